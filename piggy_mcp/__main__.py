@@ -1,0 +1,3 @@
+from piggy_mcp.cli import main
+
+raise SystemExit(main())

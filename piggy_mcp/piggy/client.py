@@ -1,0 +1,203 @@
+"""The one HTTP client to Piggy: authentication, envelopes, errors and retries.
+
+Everything about *how* we talk to Piggy lives here; *what* we ask for lives in `api.py`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import anyio
+import httpx
+
+from piggy_mcp import __version__
+from piggy_mcp.config import Settings
+from piggy_mcp.piggy import errors
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v3/oauth/clients"
+
+# Raised before a single byte of the request left this process: repeating cannot duplicate a write.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_RETRYABLE_STATUS = frozenset({502, 503, 504})
+
+
+class Envelope(NamedTuple):
+    """Piggy's success body: `data` is the payload, `meta` holds pagination when there is any."""
+
+    data: Any
+    meta: Any
+
+
+class PiggyClient:
+    """Sends requests to Piggy's OAuth client API over one shared `httpx.AsyncClient`.
+
+    Use it as an async context manager (the server's lifespan does): the connection pool is
+    created on the first request and closed when the context ends.
+    """
+
+    def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._settings = settings
+        self._transport = transport
+        self._http: httpx.AsyncClient | None = None
+
+    async def __aenter__(self) -> PiggyClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    def _client(self) -> httpx.AsyncClient:
+        # Created lazily: start-up stays fast and no connection is made before the first tool call.
+        if self._http is None:
+            key = self._settings.api_key
+            if key is None or not key.get_secret_value():
+                raise errors.NotConfiguredError()
+            self._http = httpx.AsyncClient(
+                base_url=self._settings.base_url.rstrip("/") + API_PREFIX,
+                headers={
+                    "Authorization": f"Bearer {key.get_secret_value()}",
+                    "Accept": "application/json",
+                    "User-Agent": f"piggy-mcp/{__version__}",
+                },
+                transport=self._transport,
+                timeout=self._settings.timeout,
+            )
+        return self._http
+
+    async def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        """GET `path` and return the envelope's `data`; retried on transient failures."""
+        return (await self.request("GET", path, params=params)).data
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        if_unknown: str | None = None,
+        require_data: bool = True,
+    ) -> Any:
+        """Send a write and return the envelope's `data`.
+
+        A write is repeated only when it certainly never left this process. `if_unknown` tells the
+        model how to check the outcome when it may have reached Piggy without an answer coming back.
+        """
+        return (await self.request(method, path, json=body, if_unknown=if_unknown, require_data=require_data)).data
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Mapping[str, Any] | None = None,
+        if_unknown: str | None = None,
+        require_data: bool = True,
+    ) -> Envelope:
+        """Send one request, retrying only what cannot duplicate an effect, and unwrap the envelope."""
+        http = self._client()
+        is_read = method == "GET"
+        query = _query(params)
+        settings = self._settings
+        deadline = time.monotonic() + settings.retry_budget
+        attempt = 0
+        while True:
+            attempt += 1
+            remaining = deadline - time.monotonic()
+            started = time.monotonic()
+            error: errors.PiggyError
+            retry_after: float | None = None
+            try:
+                response = await http.request(
+                    method, path, params=query, json=json, timeout=min(settings.timeout, max(remaining, 0.1))
+                )
+            except httpx.HTTPError as exc:
+                log.info(
+                    "piggy %s %s failed after %.2fs: %s", method, path, time.monotonic() - started, type(exc).__name__
+                )
+                if not is_read and not isinstance(exc, _NOT_SENT):
+                    raise errors.OutcomeUnknownError(_network_text(exc), next_step=if_unknown) from None
+                error = errors.UpstreamError(_network_text(exc))
+                retryable = True
+            else:
+                log.info("piggy %s %s -> %s in %.2fs", method, path, response.status_code, time.monotonic() - started)
+                if response.is_success:
+                    return _unwrap(response, require_data)
+                retry_after = _retry_after(response)
+                error = errors.from_response(response.status_code, _json_or_none(response), retry_after)
+                if not is_read and response.status_code in (500, 502, 504):
+                    raise errors.OutcomeUnknownError(
+                        f"HTTP {response.status_code} from Piggy", next_step=if_unknown
+                    ) from None
+                retryable = is_read and (
+                    response.status_code in _RETRYABLE_STATUS
+                    or (
+                        response.status_code == 429
+                        and retry_after is not None
+                        and retry_after <= settings.max_retry_after
+                    )
+                )
+            if not retryable or attempt >= settings.max_attempts:
+                raise error
+            delay = retry_after if retry_after is not None else _backoff(attempt)
+            if time.monotonic() + delay >= deadline:
+                raise error
+            await anyio.sleep(delay)
+
+
+def _query(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if not params:
+        return None
+    # Piggy reads booleans as 1/0 in query strings; None means "not given".
+    return {k: (int(v) if isinstance(v, bool) else v) for k, v in params.items() if v is not None}
+
+
+def _unwrap(response: httpx.Response, require_data: bool) -> Envelope:
+    body = _json_or_none(response)
+    if isinstance(body, Mapping) and "data" in body:
+        return Envelope(body["data"], body.get("meta"))
+    if require_data:
+        raise errors.UpstreamError("Piggy answered without the expected data envelope")
+    return Envelope(body, None)
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        return None
+
+
+def _backoff(attempt: int) -> float:
+    # Exponential with full jitter: 0.25-0.5 s, then 0.5-1 s, ...
+    base: float = 0.25 * 2 ** (attempt - 1)
+    return base + random.uniform(0, base)
+
+
+def _network_text(exc: httpx.HTTPError) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return "Piggy did not answer in time"
+    return f"network error talking to Piggy ({type(exc).__name__})"

@@ -1,0 +1,190 @@
+"""Typed errors for everything that can go wrong between us and Piggy.
+
+Each error's text is written for the model that called the tool: what happened, Piggy's own
+code and message when there is one, and what to do next. Piggy error codes are interpreted here
+and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+# Codes whose meaning is "the thing you named does not exist".
+NOT_FOUND_CODES = frozenset(
+    {55031, 55012, 60003, 55007, 1048, 1008, 1103, 60007, 1027, 1028, 6003, 80002, 80004, 110000, 80300, 60013, 55030}
+)
+
+# What the model should do next, by Piggy code.
+NEXT_STEP: Mapping[int, str] = {
+    1003: "Correct the listed fields and call again.",
+    7002: "The Piggy account is inactive; an operator must reactivate it.",
+    7011: "The API key has no access to this account; the operator must check PIGGY_API_KEY.",
+    60000: "The account has reached a usage limit of its plan; an operator must raise it in Piggy.",
+    55031: "Check the contact uuid; find the contact by email first if you only have an address.",
+    60016: "This contact is not anonymous, so it cannot be claimed; use it as it is.",
+    55032: (
+        "The Piggy account has no Contacts Portal configured, so verification emails cannot be sent. "
+        "An operator must set one up in the Piggy dashboard; until then verify the member another way."
+    ),
+    13010: "The code is wrong or expired: ask the member to check the latest email, or send a new one.",
+    1053: "Piggy could not sign the token (account secret invalid); an operator must check the account.",
+    3000: "The token expired; request a new one.",
+    1008: "Check the shop uuid; the account's shops are listed in the Piggy dashboard.",
+    1102: "This shop is not linked to a loyalty program; use another shop or link it in Piggy.",
+    55018: "The loyalty program is not active; an operator must activate it.",
+    60001: "A credit reception for this contact is still being created; wait a moment, then check the balance.",
+    1015: "The loyalty program's maximum credits per reception was exceeded; award fewer credits.",
+    60007: "No unit of that name exists; omit unit_name to use the default unit.",
+    55046: "The account has no default unit; pass unit_name explicitly.",
+    6001: "This POS transaction already received credits; do not award them again.",
+    60009: "An attribute with this name already exists; use it as it is or choose another name.",
+    80002: "Check the promotion uuid.",
+    80004: "No voucher has this code; check it with the member.",
+    80008: "The promotion's voucher limit is reached; fewer or no more vouchers can be created.",
+    6003: "Check the reward uuid.",
+    1017: "The contact does not have enough credits.",
+}
+
+
+class PiggyError(Exception):
+    """Base class: a call to Piggy did not give the result asked for."""
+
+    summary = "The call to Piggy failed."
+    default_next_step = "Try again later; if it keeps failing, tell the user Piggy could not be reached."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: int | None = None,
+        status: int | None = None,
+        field_errors: Mapping[str, list[str]] | None = None,
+        next_step: str | None = None,
+    ) -> None:
+        self.message = message
+        self.code = code
+        self.status = status
+        self.field_errors = dict(field_errors or {})
+        self.next_step = next_step or (NEXT_STEP.get(code) if code is not None else None) or self.default_next_step
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        parts = [self.summary]
+        if self.code is not None or self.message:
+            origin = f"Piggy error {self.code}" if self.code is not None else "Piggy says"
+            parts.append(f"{origin}: {self.message or 'no message'}.")
+        if self.field_errors:
+            fields = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in sorted(self.field_errors.items()))
+            parts.append(f"Fields: {fields}.")
+        parts.append(f"Next: {self.next_step}")
+        return " ".join(parts)
+
+
+class NotConfiguredError(PiggyError):
+    summary = "piggy-mcp has no Piggy API key."
+    default_next_step = (
+        "The operator must set the environment variable PIGGY_API_KEY to a Piggy Personal Access Token "
+        "and restart the server. Tell the user this tool is not configured yet."
+    )
+
+
+class InvalidInputError(PiggyError):
+    summary = "Piggy refused the input."
+    default_next_step = "Correct the arguments and call again."
+
+
+class NotFoundError(PiggyError):
+    summary = "Piggy found nothing for what was named."
+    default_next_step = "Check the identifiers and call again."
+
+
+class RejectedError(PiggyError):
+    """Piggy understood the request but its rules refuse it (conflicts, limits, states)."""
+
+    summary = "Piggy refused the request."
+    default_next_step = "Explain Piggy's reason to the user; do not repeat the same call unchanged."
+
+
+class AuthenticationError(PiggyError):
+    summary = "Piggy rejected the API key (it is wrong, revoked or expired)."
+    default_next_step = (
+        "The operator must check PIGGY_API_KEY (a Personal Access Token from the Piggy dashboard) "
+        "and restart the server. Do not retry."
+    )
+
+
+class MaintenanceError(PiggyError):
+    summary = "Piggy is in maintenance mode."
+    default_next_step = "Nothing was changed. Try again in a few minutes."
+
+
+class RateLimitedError(PiggyError):
+    summary = "Piggy is rate limiting this account."
+
+    def __init__(self, retry_after: float | None, **kwargs: Any) -> None:
+        self.retry_after = retry_after
+        wait = f"Wait {retry_after:g} seconds, then try again." if retry_after else "Wait a minute, then try again."
+        kwargs.setdefault("next_step", f"Nothing was changed. {wait}")
+        super().__init__(**kwargs)
+
+
+class UpstreamError(PiggyError):
+    """Piggy or the network failed before an answer could be trusted (5xx, timeouts, refused connections)."""
+
+    summary = "Piggy could not be reached or failed to answer."
+
+
+class OutcomeUnknownError(UpstreamError):
+    """A write may have reached Piggy, but no answer came back: repeating it could apply it twice."""
+
+    summary = "The request was sent to Piggy but no answer came back, so it is unknown whether it took effect."
+    default_next_step = "Check the current state in Piggy before trying again; do not simply repeat the call."
+
+
+def from_response(status: int, body: Any, retry_after: float | None = None) -> PiggyError:
+    """Turn an unsuccessful HTTP answer into the matching error, by Piggy code first and HTTP status second."""
+    message: str | None = None
+    code: int | None = None
+    field_errors: dict[str, list[str]] = {}
+    if isinstance(body, Mapping) and {"message", "code", "status_code"} <= body.keys():
+        message = str(body["message"])
+        code = _as_int(body["code"])
+        field_errors = _field_errors(body.get("errors"))
+    elif isinstance(body, Mapping) and isinstance(body.get("message"), str):
+        message = body["message"]
+
+    kwargs: dict[str, Any] = {"code": code, "status": status, "field_errors": field_errors}
+    if code is not None:
+        if code == 1003:
+            return InvalidInputError(message, **kwargs)
+        if code in NOT_FOUND_CODES:
+            return NotFoundError(message, **kwargs)
+        if code in (7011,):
+            return AuthenticationError(message, **kwargs)
+    if status == 401:
+        return AuthenticationError(message, **kwargs)
+    if status == 429:
+        return RateLimitedError(retry_after, message=message, **kwargs)
+    if status == 503:
+        return MaintenanceError(message, **kwargs)
+    if status >= 500:
+        return UpstreamError(message, **kwargs)
+    if code is None and status == 404:
+        return NotFoundError(message, **kwargs)
+    if code is None and status == 422:
+        return InvalidInputError(message, **kwargs)
+    return RejectedError(message, **kwargs)
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _field_errors(raw: Any) -> dict[str, list[str]]:
+    if not isinstance(raw, Mapping):
+        return {}
+    return {str(name): [str(m) for m in msgs] if isinstance(msgs, list) else [str(msgs)] for name, msgs in raw.items()}

@@ -1,0 +1,69 @@
+"""Server assembly: the chosen tools on one MCPServer, sharing one Piggy client for the process's life."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from mcp.server import MCPServer
+
+from piggy_mcp import __version__
+from piggy_mcp.config import Settings
+from piggy_mcp.piggy import PiggyAPI, PiggyClient
+from piggy_mcp.signing import Signer
+from piggy_mcp.tools import TOOLSETS, ToolSpec
+from piggy_mcp.tools.base import Runtime
+
+INSTRUCTIONS = """\
+Tools for a Piggy (Leat) loyalty program. Contacts (members) are addressed by uuid. Verify a member's \
+identity (send_contact_verification_email, then verify_login_code) before acting on their account at their \
+request. Merges and claims are irreversible and asynchronous; they return status=confirmation_required with a \
+preview unless the user is asked directly: show the preview, and only if the user agrees call again with the \
+confirmation_token. Awarding credits is not idempotent: after an unknown outcome, read the balance first."""
+
+
+def all_tools() -> list[ToolSpec]:
+    return [spec for toolset in TOOLSETS for spec in toolset.tools]
+
+
+def build_server(
+    settings: Settings,
+    *,
+    tools: Iterable[ToolSpec] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> MCPServer[Runtime]:
+    """An MCPServer serving `tools` (default: all) against the Piggy account `settings` names.
+
+    `transport` replaces the network, for tests and the sandbox.
+    """
+    client = PiggyClient(settings, transport=transport)
+    runtime = Runtime(
+        api=PiggyAPI(client),
+        signer=Signer(settings.mcp_signing_key.get_secret_value(), settings.confirmation_ttl),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[Any]) -> AsyncIterator[Runtime]:
+        async with client:
+            yield runtime
+
+    server: MCPServer[Runtime] = MCPServer(
+        name="piggy-mcp",
+        title="Piggy loyalty",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        lifespan=lifespan,
+        log_level="WARNING",
+    )
+    for spec in all_tools() if tools is None else tools:
+        server.add_tool(
+            spec.fn,
+            name=spec.name,
+            title=spec.title,
+            description=spec.description,
+            annotations=spec.annotations,
+            structured_output=True,
+        )
+    return server

@@ -1,0 +1,57 @@
+"""Confirmation tokens: HMACs over a tool name, its exact arguments and an expiry.
+
+They need no server memory, so every replica that shares the signing key accepts them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from mcp.server.mcpserver.exceptions import ToolError
+
+_VERSION = "c1"
+
+
+class Signer:
+    """Issues and checks confirmation tokens bound to one tool call's exact arguments."""
+
+    def __init__(self, key: str, ttl_seconds: int, clock: Callable[[], float] = time.time) -> None:
+        self._key = key.encode()
+        self.ttl_seconds = ttl_seconds
+        self._clock = clock
+
+    def issue(self, tool: str, args: Mapping[str, Any]) -> str:
+        expires = int(self._clock()) + self.ttl_seconds
+        return f"{_VERSION}.{expires}.{self._sign(tool, args, expires)}"
+
+    def check(self, token: str, tool: str, args: Mapping[str, Any]) -> None:
+        """Raise a `ToolError` unless `token` was issued by this key for `tool` with exactly `args`."""
+        version, _, rest = token.partition(".")
+        expires_text, _, signature = rest.partition(".")
+        if version != _VERSION or not expires_text.isdigit() or not signature:
+            raise ToolError(
+                "confirmation_token is not a token this server issued. Nothing was sent. "
+                "Call again without confirmation_token to get a fresh preview and token."
+            )
+        expires = int(expires_text)
+        if not hmac.compare_digest(signature, self._sign(tool, args, expires)):
+            raise ToolError(
+                "confirmation_token does not match these arguments (it was issued for a different call). "
+                "Nothing was sent. Call again without confirmation_token to get a preview for these arguments."
+            )
+        if self._clock() > expires:
+            raise ToolError(
+                "confirmation_token has expired. Nothing was sent. Call again without confirmation_token "
+                "for a fresh preview, and show it to the user again."
+            )
+
+    def _sign(self, tool: str, args: Mapping[str, Any], expires: int) -> str:
+        message = json.dumps([tool, expires, dict(args)], sort_keys=True, separators=(",", ":")).encode()
+        digest = hmac.new(self._key, message, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")

@@ -1,0 +1,15 @@
+"""The tools, grouped by domain into toolsets. The order here is the order of `tools/list`."""
+
+from piggy_mcp.tools import attributes, bookings, catalog, contacts, loyalty, vouchers
+from piggy_mcp.tools.base import Toolset, ToolSpec
+
+TOOLSETS: tuple[Toolset, ...] = (
+    contacts.toolset,
+    attributes.toolset,
+    loyalty.toolset,
+    vouchers.toolset,
+    catalog.toolset,
+    bookings.toolset,
+)
+
+__all__ = ["TOOLSETS", "ToolSpec", "Toolset"]

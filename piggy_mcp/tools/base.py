@@ -1,0 +1,102 @@
+"""What every tool module builds on: toolsets, annotation presets, and access to the shared Piggy API."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, ParamSpec, TypeVar
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
+from pydantic import BaseModel, ConfigDict
+
+from piggy_mcp.piggy import PiggyAPI, PiggyError
+from piggy_mcp.signing import Signer
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# The spec's defaults (destructive, not idempotent) are unsafe to rely on: every tool states all four.
+READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
+IDEMPOTENT = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+DESTRUCTIVE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What tools reach through the server's lifespan: the shared Piggy API and the confirmation signer."""
+
+    api: PiggyAPI
+    signer: Signer
+
+
+def runtime(ctx: Context[Any, Any]) -> Runtime:
+    state: Runtime = ctx.request_context.lifespan_context
+    return state
+
+
+def api(ctx: Context[Any, Any]) -> PiggyAPI:
+    return runtime(ctx).api
+
+
+class Result(BaseModel):
+    """Base of tool outputs: reads Piggy's JSON, keeping only the declared fields."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+@contextmanager
+def piggy_errors() -> Iterator[None]:
+    """Turn Piggy failures into tool errors the model can read (a plain exception would reach it as a bare
+    "Error executing tool")."""
+    try:
+        yield
+    except PiggyError as exc:
+        raise ToolError(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    title: str
+    toolset: str
+    annotations: ToolAnnotations
+    fn: Callable[..., Awaitable[Any]]
+
+    @property
+    def description(self) -> str:
+        return inspect.cleandoc(self.fn.__doc__ or "")
+
+    @property
+    def read_only(self) -> bool:
+        return bool(self.annotations.read_only_hint)
+
+
+@dataclass
+class Toolset:
+    """A named group of tools from one domain; operators choose which toolsets to serve."""
+
+    name: str
+    description: str
+    tools: list[ToolSpec] = field(default_factory=list)
+
+    def tool(
+        self, *, title: str, annotations: ToolAnnotations
+    ) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+        """Register an async function as a tool of this set; its docstring is the model-facing description."""
+
+        def register(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+            @functools.wraps(fn)
+            async def call(*args: P.args, **kwargs: P.kwargs) -> R:
+                with piggy_errors():
+                    return await fn(*args, **kwargs)
+
+            self.tools.append(ToolSpec(fn.__name__, title, self.name, annotations, call))
+            return fn
+
+        return register

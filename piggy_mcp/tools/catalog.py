@@ -1,0 +1,94 @@
+"""Catalog: forms, perks and products."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from mcp.server.mcpserver import Context
+from pydantic import BaseModel, Field
+
+from piggy_mcp.tools.base import IDEMPOTENT, READ, Result, Toolset, api
+
+toolset = Toolset("catalog", "List forms and perks; keep products in sync.")
+
+
+class Form(Result):
+    uuid: str
+    name: str
+    status: str | None = None
+    type: str | None = None
+    url: str | None = None
+
+
+class Forms(Result):
+    forms: list[Form]
+
+
+@toolset.tool(title="List forms", annotations=READ)
+async def list_forms(
+    ctx: Context[Any, Any],
+    status: Annotated[
+        Literal["PUBLISHED", "DRAFT", "BIN"] | None, Field(description="Only forms in this state.")
+    ] = None,
+    type: Annotated[Literal["PUBLIC", "PRIVATE"] | None, Field(description="Only forms of this kind.")] = None,
+) -> Forms:
+    """List the account's forms (sign-up, survey...) with their public URLs."""
+    return Forms.model_validate({"forms": await api(ctx).list_forms(status, type)})
+
+
+class PerkOption(Result):
+    label: str
+    value: Any = None
+    default: bool | None = None
+
+
+class Perk(Result):
+    uuid: str
+    name: str
+    label: str | None = None
+    data_type: str | None = None
+    options: list[PerkOption] | None = None
+
+
+class Perks(Result):
+    perks: list[Perk]
+
+
+@toolset.tool(title="List perks", annotations=READ)
+async def list_perks(ctx: Context[Any, Any]) -> Perks:
+    """List the perks (tier benefits) defined for the loyalty program, with their options."""
+    return Perks.model_validate({"perks": await api(ctx).list_perks()})
+
+
+class ProductInput(BaseModel):
+    external_identifier: Annotated[
+        str, Field(min_length=1, max_length=255, description="The product's id in the shop's own system.")
+    ]
+    name: Annotated[str, Field(min_length=1, max_length=255)]
+    description: Annotated[str | None, Field(max_length=5000)] = None
+
+
+class Product(Result):
+    uuid: str | None = None
+    external_identifier: str
+    name: str | None = None
+    created: bool
+
+
+class Products(Result):
+    products: list[Product]
+
+
+@toolset.tool(title="Find or create products", annotations=IDEMPOTENT)
+async def find_or_create_products(
+    products: Annotated[
+        list[ProductInput],
+        Field(min_length=1, max_length=100, description="Products to ensure exist, by external_identifier."),
+    ],
+    ctx: Context[Any, Any],
+) -> Products:
+    """Make sure products exist in Piggy: each is matched by external_identifier, and created if missing.
+    Says per product whether it was found or created. Existing products are not changed."""
+    unique = {p.external_identifier: p.model_dump() for p in products}
+    pairs = await api(ctx).find_or_create_products(list(unique.values()))
+    return Products(products=[Product.model_validate({**item, "created": created}) for item, created in pairs])

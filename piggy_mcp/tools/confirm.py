@@ -1,0 +1,114 @@
+"""Confirmation before irreversible writes (merge, claim), for clients with and without elicitation.
+
+A destructive tool takes a parameter `Annotated[ElicitationResult[Confirm], Resolve(resolver)]` whose
+resolver calls `ask()`. `ask()` reads what is at stake (the preview) and then either
+- asks the user through elicitation (SDK `Elicit`: serves both protocol eras with one code path), or
+- for a client without elicitation, hands the tool a `Pending` with a signed confirmation token; the tool
+  returns it to the model, which shows the preview to the user and calls again with the token, or
+- accepts a valid token from such a second call without asking again.
+`decide()` turns whichever of these arrived into what the tool body should do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.resolve import Elicit
+from pydantic import BaseModel, Field
+
+from piggy_mcp.tools.base import piggy_errors, runtime
+
+
+class Confirm(BaseModel):
+    """The question asked through elicitation. Flat, as elicitation schemas must be."""
+
+    confirm: bool = Field(title="Go ahead", description="Tick to confirm. This cannot be undone.")
+
+
+class Preview(Protocol):
+    """What is at stake, shown to the user before they decide."""
+
+    def describe(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Pending:
+    """No question could be asked: the model must show `preview` and call again with `token`."""
+
+    preview: Preview
+    token: str
+    expires_in_seconds: int
+
+
+@dataclass(frozen=True)
+class _TokenApproved:
+    pass
+
+
+Decision = Literal["go", "cancelled"] | Pending
+
+
+async def ask(
+    ctx: Context[Any, Any],
+    tool: str,
+    args: Mapping[str, Any],
+    token: str | None,
+    preview: Callable[[], Awaitable[Preview]],
+) -> Elicit[Confirm] | Pending | _TokenApproved:
+    """The body of a destructive tool's confirmation resolver; see the module docstring."""
+    signer = runtime(ctx).signer
+    if token is not None:
+        signer.check(token, tool, args)
+        return _TokenApproved()
+    with piggy_errors():
+        stake = await preview()
+    if _can_elicit(ctx):
+        return Elicit(f"{stake.describe()}\n\nThis cannot be undone. Go ahead?", Confirm)
+    return Pending(stake, signer.issue(tool, args), signer.ttl_seconds)
+
+
+def decide(outcome: ElicitationResult[Any]) -> Decision:
+    """What the tool should do with the resolver's outcome: send the write, report Pending, or stop."""
+    if isinstance(outcome, AcceptedElicitation):
+        data = outcome.data
+        if isinstance(data, Pending):
+            return data
+        if isinstance(data, _TokenApproved) or (isinstance(data, Confirm) and data.confirm):
+            return "go"
+    return "cancelled"
+
+
+def _can_elicit(ctx: Context[Any, Any]) -> bool:
+    capabilities = ctx.client_capabilities
+    elicitation = capabilities.elicitation if capabilities is not None else None
+    # A bare `elicitation: {}` predates modes and means form support; url-only does not.
+    return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
+
+
+class ConfirmableResult(BaseModel):
+    """Fields every confirmed tool returns besides its own."""
+
+    status: Literal["done", "confirmation_required", "cancelled"]
+    message: str
+    confirmation_token: str | None = None
+    expires_in_seconds: int | None = None
+
+
+def pending_fields(pending: Pending) -> dict[str, Any]:
+    """The result fields that ask the model to get the user's go-ahead and call again."""
+    return {
+        "status": "confirmation_required",
+        "message": (
+            "Nothing was sent yet. Show the preview to the user; only if they agree, call this tool again "
+            "with the same arguments plus confirmation_token."
+        ),
+        "confirmation_token": pending.token,
+        "expires_in_seconds": pending.expires_in_seconds,
+    }
+
+
+CANCELLED_MESSAGE = "The user did not confirm. Nothing was sent to Piggy."
