@@ -9,6 +9,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from mcp.server.mcpserver.exceptions import ToolError
 
 _VERSION = "c1"
+_TOKEN = re.compile(r"c1\.(?P<expires>[0-9]{1,12})\.(?P<signature>[A-Za-z0-9_-]{43})")
 
 
 class Signer:
@@ -32,15 +34,14 @@ class Signer:
 
     def check(self, token: str, tool: str, args: Mapping[str, Any]) -> None:
         """Raise a `ToolError` unless `token` was issued by this key for `tool` with exactly `args`."""
-        version, _, rest = token.partition(".")
-        expires_text, _, signature = rest.partition(".")
-        if version != _VERSION or not expires_text.isdigit() or not signature:
+        match = _TOKEN.fullmatch(token)
+        if match is None:
             raise ToolError(
                 "confirmation_token is not a token this server issued. Nothing was sent. "
                 "Call again without confirmation_token to get a fresh preview and token."
             )
-        expires = int(expires_text)
-        if not hmac.compare_digest(signature, self._sign(tool, args, expires)):
+        expires = int(match["expires"])
+        if not hmac.compare_digest(match["signature"], self._sign(tool, args, expires)):
             raise ToolError(
                 "confirmation_token does not match these arguments (it was issued for a different call). "
                 "Nothing was sent. Call again without confirmation_token to get a preview for these arguments."
