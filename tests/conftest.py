@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import AsyncIterator, Iterator
 
@@ -26,12 +25,6 @@ CONTACT_B = "22222222-2222-4222-8222-222222222222"
 SHOP = "33333333-3333-4333-8333-333333333333"
 PROMOTION = "44444444-4444-4444-8444-444444444444"
 BOOKING = "55555555-5555-4555-8555-555555555555"
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.obj):
-            item.add_marker(pytest.mark.anyio)
 
 
 @pytest.fixture

@@ -25,11 +25,6 @@ from piggy_mcp.signing import Signer
 from piggy_mcp.tools.base import Runtime
 from tests.conftest import CONTACT_A, CONTACT_B, SIGNING_KEY, make_settings
 
-# Marked here, not only by conftest's late auto-marking: anyio's plugin re-creates a late-marked coroutine test
-# that does not already request `anyio_backend`, dropping its @pytest.mark.parametrize values (the test then
-# errors with "'SubRequest' object has no attribute 'param'").
-pytestmark = pytest.mark.anyio
-
 # The two protocol eras: "auto" speaks 2026-07-28 to an in-process server (input-required results and
 # retries), "legacy" the initialize handshake with a mid-call elicitation/create request.
 MODES = ["auto", "legacy"]

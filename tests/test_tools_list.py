@@ -1,0 +1,287 @@
+"""tools/list as a real client sees it, in both protocol eras: names, titles, annotations, schemas, and a golden file.
+
+The golden file pins the whole listing, so any change to what models see shows up in review. To accept a
+deliberate change, regenerate it with `UPDATE_GOLDEN=1 python -m pytest tests/test_tools_list.py` and commit the diff.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import respx
+from mcp import Client
+from mcp.types import Tool
+
+from tests.conftest import CONTACT_A, PROMOTION
+
+GOLDEN = Path(__file__).parent / "golden" / "tools_list.json"
+UPDATE_COMMAND = "UPDATE_GOLDEN=1 python -m pytest tests/test_tools_list.py"
+
+EXPECTED_TOOLS = frozenset(
+    {
+        "claim_anonymous_contact",
+        "create_contact_attribute",
+        "create_credit_reception",
+        "create_vouchers_batch",
+        "find_or_create_products",
+        "find_voucher_by_code",
+        "get_contact_auth_token",
+        "get_contact_credit_balance",
+        "list_forms",
+        "list_perks",
+        "merge_contacts",
+        "send_contact_verification_email",
+        "update_booking",
+        "verify_login_code",
+    }
+)
+READ_ONLY_TOOLS = frozenset(
+    {"get_contact_auth_token", "get_contact_credit_balance", "find_voucher_by_code", "list_forms", "list_perks"}
+)
+DESTRUCTIVE_TOOLS = frozenset({"merge_contacts", "claim_anonymous_contact"})
+# Their descriptions tell the model "not idempotent"; the annotation must agree.
+NOT_IDEMPOTENT_TOOLS = frozenset({"create_credit_reception", "create_vouchers_batch"})
+HINTS = ("readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint")
+
+# Every argument that names a Piggy object by uuid (it becomes part of a URL path or a reference).
+UUID_ARGS = {
+    "get_contact_auth_token": {"contact_uuid"},
+    "get_contact_credit_balance": {"contact_uuid"},
+    "merge_contacts": {"source_contact_uuid", "destination_contact_uuid"},
+    "claim_anonymous_contact": {"anonymous_contact_uuid"},
+    "create_credit_reception": {"contact_uuid", "shop_uuid", "pos_transaction_uuid"},
+    "create_vouchers_batch": {"promotion_uuid", "contact_uuid"},
+    "update_booking": {"booking_uuid"},
+}
+EMAIL_ARGS = {
+    "send_contact_verification_email": "email",
+    "verify_login_code": "email",
+    "claim_anonymous_contact": "email",
+}
+DATA_TYPES = {
+    "url", "text", "date", "phone", "float", "color", "email", "number", "select", "boolean", "rich_text",
+    "date_time", "long_text", "date_range", "time_range", "identifier", "birth_date", "file_upload",
+    "media_upload", "multi_select", "license_plate",
+}  # fmt: skip
+
+
+@pytest.fixture(params=["client", "legacy_client"])
+def mcp_client(request: pytest.FixtureRequest) -> Client:
+    """The in-memory official client, once per protocol era (2026-07-28 and the legacy handshake)."""
+    connected: Client = request.getfixturevalue(request.param)
+    return connected
+
+
+async def list_all_tools(client: Client) -> list[Tool]:
+    """Every tool, in server order, following pagination if the server uses it."""
+    tools: list[Tool] = []
+    cursor: str | None = None
+    for _ in range(50):
+        page = await client.list_tools(cursor=cursor)
+        tools.extend(page.tools)
+        cursor = page.next_cursor
+        if cursor is None:
+            return tools
+    raise AssertionError("tools/list never stopped paginating")
+
+
+async def wire_tools(client: Client) -> list[dict[str, Any]]:
+    """The listing as JSON on the wire (camelCase, unset fields left out)."""
+    return [tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in await list_all_tools(client)]
+
+
+async def tools_by_name(client: Client) -> dict[str, dict[str, Any]]:
+    return {tool["name"]: tool for tool in await wire_tools(client)}
+
+
+def arg(tool: dict[str, Any], name: str) -> dict[str, Any]:
+    """An argument's schema, with an optional argument's `anyOf: [T, null]` folded into T's keywords."""
+    properties = tool["inputSchema"]["properties"]
+    assert name in properties, f"{tool['name']} has no argument {name!r}"
+    schema = dict(properties[name])
+    branches = [branch for branch in schema.pop("anyOf", []) if branch.get("type") != "null"]
+    assert len(branches) <= 1, f"{tool['name']}.{name} is an unexpected union: {properties[name]}"
+    for branch in branches:
+        schema = {**branch, **schema}
+    return schema
+
+
+def matches(pattern: str, value: str) -> bool:
+    # JSON Schema `pattern` is unanchored (a search), so the pattern itself must anchor.
+    return re.search(pattern, value) is not None
+
+
+# Names, titles, descriptions -------------------------------------------------------------------------------
+
+
+async def test_lists_exactly_the_fourteen_tools(mcp_client: Client) -> None:
+    names = [tool.name for tool in await list_all_tools(mcp_client)]
+    assert len(names) == 14, names
+    assert len(set(names)) == len(names), f"duplicate tool names: {names}"
+    assert set(names) == EXPECTED_TOOLS
+
+
+async def test_every_tool_has_a_title_and_a_description(mcp_client: Client) -> None:
+    for tool in await list_all_tools(mcp_client):
+        assert isinstance(tool.title, str) and tool.title.strip(), f"{tool.name} has no title"
+        assert tool.title != tool.name, f"{tool.name}'s title is just its name"
+        assert isinstance(tool.description, str) and tool.description.strip(), f"{tool.name} has no description"
+
+
+# Annotations -----------------------------------------------------------------------------------------------
+
+
+async def test_every_tool_sets_all_four_hints_explicitly(mcp_client: Client) -> None:
+    for name, tool in (await tools_by_name(mcp_client)).items():
+        annotations = tool.get("annotations")
+        assert annotations is not None, f"{name} has no annotations: clients would assume destructive"
+        for hint in HINTS:
+            # Unset hints are dropped from the dump (exclude_none), so presence means the server sent it.
+            assert isinstance(annotations.get(hint), bool), f"{name} does not set {hint}: {annotations}"
+        assert annotations["openWorldHint"] is True, f"{name} talks to Piggy, an open world"
+
+
+async def test_read_tools_are_read_only_and_only_they(mcp_client: Client) -> None:
+    tools = await tools_by_name(mcp_client)
+    read_only = {name for name, tool in tools.items() if tool["annotations"]["readOnlyHint"] is True}
+    assert read_only == READ_ONLY_TOOLS
+    for name in READ_ONLY_TOOLS:
+        assert tools[name]["annotations"]["idempotentHint"] is True, f"reading twice is harmless: {name}"
+
+
+async def test_only_merge_and_claim_are_destructive(mcp_client: Client) -> None:
+    tools = await tools_by_name(mcp_client)
+    destructive = {name for name, tool in tools.items() if tool["annotations"]["destructiveHint"] is True}
+    assert destructive == DESTRUCTIVE_TOOLS
+    for name in EXPECTED_TOOLS - DESTRUCTIVE_TOOLS:
+        assert tools[name]["annotations"]["destructiveHint"] is False, name
+
+
+async def test_writes_that_say_not_idempotent_are_annotated_so(mcp_client: Client) -> None:
+    tools = await tools_by_name(mcp_client)
+    for name in NOT_IDEMPOTENT_TOOLS:
+        assert tools[name]["annotations"]["idempotentHint"] is False, name
+        assert "not idempotent" in tools[name]["description"].lower(), name
+
+
+# Schemas ---------------------------------------------------------------------------------------------------
+
+
+async def test_every_tool_has_an_object_output_schema(mcp_client: Client) -> None:
+    for name, tool in (await tools_by_name(mcp_client)).items():
+        output = tool.get("outputSchema")
+        assert output is not None, f"{name} has no outputSchema"
+        assert output.get("type") == "object", f"{name}'s outputSchema is not an object: {output}"
+        assert output.get("properties"), f"{name}'s outputSchema declares no fields"
+        assert tool["inputSchema"].get("type") == "object", name
+
+
+async def test_uuid_arguments_carry_an_anchored_uuid_pattern(mcp_client: Client) -> None:
+    tools = await tools_by_name(mcp_client)
+    for name, tool in tools.items():
+        declared = {prop for prop in tool["inputSchema"]["properties"] if prop.endswith("_uuid")}
+        assert declared == UUID_ARGS.get(name, set()), f"{name}: uuid arguments changed"
+    for name, props in UUID_ARGS.items():
+        for prop in props:
+            schema = arg(tools[name], prop)
+            pattern = schema.get("pattern")
+            assert schema.get("type") == "string" and pattern, f"{name}.{prop} has no pattern: {schema}"
+            assert matches(pattern, CONTACT_A), f"{name}.{prop} rejects a uuid"
+            assert matches(pattern, CONTACT_A.upper()), f"{name}.{prop} rejects an upper-case uuid"
+            for bad in ("", "not-a-uuid", CONTACT_A[:-1], CONTACT_A + "/claim", "../" + CONTACT_A, CONTACT_A[1:] + "x"):
+                assert not matches(pattern, bad), f"{name}.{prop} accepts {bad!r}"
+
+
+async def test_email_arguments_carry_an_email_pattern(mcp_client: Client) -> None:
+    tools = await tools_by_name(mcp_client)
+    for name, prop in EMAIL_ARGS.items():
+        schema = arg(tools[name], prop)
+        pattern = schema.get("pattern")
+        assert pattern, f"{name}.{prop} has no pattern: {schema}"
+        assert matches(pattern, "jane.doe+loyalty@example.co.uk"), name
+        for bad in ("jane", "jane@", "@example.com", "jane@example", "jane doe@example.com", "a@b@example.com"):
+            assert not matches(pattern, bad), f"{name}.{prop} accepts {bad!r}"
+
+
+async def test_numeric_and_list_bounds(mcp_client: Client) -> None:
+    tools = await tools_by_name(mcp_client)
+    quantity = arg(tools["create_vouchers_batch"], "quantity")
+    assert (quantity["type"], quantity["minimum"], quantity["maximum"]) == ("integer", 1, 500)
+    people = arg(tools["update_booking"], "number_of_people")
+    assert (people["type"], people["minimum"]) == ("integer", 1)
+    products = arg(tools["find_or_create_products"], "products")
+    assert (products["type"], products["minItems"], products["maxItems"]) == ("array", 1, 100)
+
+
+async def test_enums(mcp_client: Client) -> None:
+    tools = await tools_by_name(mcp_client)
+    data_type = arg(tools["create_contact_attribute"], "data_type")
+    assert len(data_type["enum"]) == 21
+    assert set(data_type["enum"]) == DATA_TYPES
+    assert set(arg(tools["list_forms"], "status")["enum"]) == {"PUBLISHED", "DRAFT", "BIN"}
+    assert set(arg(tools["list_forms"], "type")["enum"]) == {"PUBLIC", "PRIVATE"}
+
+
+# (tool, arguments, the argument the schema must reject)
+BAD_CALLS = [
+    ("create_vouchers_batch", {"promotion_uuid": PROMOTION, "quantity": 0}, "quantity"),
+    ("create_vouchers_batch", {"promotion_uuid": PROMOTION, "quantity": 501}, "quantity"),
+    ("get_contact_credit_balance", {"contact_uuid": "../../admin"}, "contact_uuid"),
+    ("send_contact_verification_email", {"email": "not-an-email"}, "email"),
+    ("create_contact_attribute", {"name": "tier", "label": "Tier", "data_type": "colour"}, "data_type"),
+    ("list_forms", {"status": "ARCHIVED"}, "status"),
+    (
+        "find_or_create_products",
+        {"products": [{"external_identifier": f"p{i}", "name": "P"} for i in range(101)]},
+        "products",
+    ),
+    ("update_booking", {"booking_uuid": CONTACT_A, "number_of_people": 0}, "number_of_people"),
+]
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "rejected"), BAD_CALLS, ids=[f"{tool}-{field}" for tool, _, field in BAD_CALLS]
+)
+async def test_schema_constraints_are_enforced_before_piggy_is_called(
+    mcp_client: Client, piggy: respx.MockRouter, tool: str, arguments: dict[str, Any], rejected: str
+) -> None:
+    result = await mcp_client.call_tool(tool, arguments)
+    assert result.is_error, f"{tool} accepted {arguments}"
+    text = " ".join(getattr(block, "text", "") for block in result.content)
+    # Argument validation, not a failed request: an unmocked request would also be an error, but a different one.
+    assert "validation error" in text and rejected in text, text
+    assert not piggy.calls, "an invalid call reached Piggy"
+
+
+# The whole listing -----------------------------------------------------------------------------------------
+
+
+async def test_both_protocol_eras_list_the_same_tools(client: Client, legacy_client: Client) -> None:
+    assert await wire_tools(client) == await wire_tools(legacy_client)
+
+
+async def test_tools_list_matches_golden_file(mcp_client: Client) -> None:
+    actual = json.dumps(await wire_tools(mcp_client), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        GOLDEN.parent.mkdir(parents=True, exist_ok=True)
+        GOLDEN.write_text(actual, encoding="utf-8", newline="\n")
+        return
+    assert GOLDEN.exists(), f"{GOLDEN} is missing; create it deliberately with: {UPDATE_COMMAND}"
+    expected = GOLDEN.read_text(encoding="utf-8")
+    if actual != expected:
+        diff = "".join(
+            difflib.unified_diff(
+                expected.splitlines(keepends=True), actual.splitlines(keepends=True), "golden", "server", n=2
+            )
+        )
+        pytest.fail(
+            "tools/list differs from tests/golden/tools_list.json: models would see a different interface.\n"
+            f"If the change is intended, update the golden file deliberately with:\n    {UPDATE_COMMAND}\n"
+            f"and review its diff.\n\n{diff[:6000]}"
+        )
