@@ -670,7 +670,7 @@ def test_signer_refuses_tampered_tokens(tamper: Callable[[str], str]) -> None:
     signer = Signer("k", 600)
     token = signer.issue("merge_contacts", MERGE_ARGS)
     # A signature of the wrong length is malformed rather than mismatched; both are refused.
-    with pytest.raises(ToolError, match="does not match|not a token this server issued"):
+    with pytest.raises(ToolError, match=r"does not match|not a token this server issued"):
         signer.check(tamper(token), "merge_contacts", MERGE_ARGS)
 
 
