@@ -8,10 +8,12 @@ from typing import Any
 
 import httpx
 from mcp.server import MCPServer
+from mcp.server.mcpserver.tools import Tool
 
 from piggy_mcp import __version__
 from piggy_mcp.config import Settings
 from piggy_mcp.piggy import PiggyAPI, PiggyClient
+from piggy_mcp.schema import lean_input_schema, lean_output_schema
 from piggy_mcp.signing import Signer
 from piggy_mcp.tools import TOOLSETS, ToolSpec
 from piggy_mcp.tools.base import Runtime
@@ -49,21 +51,28 @@ def build_server(
         async with client:
             yield runtime
 
-    server: MCPServer[Runtime] = MCPServer(
+    return MCPServer(
         name="piggy-mcp",
         title="Piggy loyalty",
         version=__version__,
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         log_level="WARNING",
+        tools=[mcp_tool(spec) for spec in (all_tools() if tools is None else tools)],
     )
-    for spec in all_tools() if tools is None else tools:
-        server.add_tool(
-            spec.fn,
-            name=spec.name,
-            title=spec.title,
-            description=spec.description,
-            annotations=spec.annotations,
-            structured_output=True,
-        )
-    return server
+
+
+def mcp_tool(spec: ToolSpec) -> Tool:
+    """The SDK's tool for `spec`, advertised with lean schemas (validation still uses the full models)."""
+    tool = Tool.from_function(
+        spec.fn,
+        name=spec.name,
+        title=spec.title,
+        description=spec.description,
+        annotations=spec.annotations,
+        structured_output=True,
+    )
+    tool.parameters = lean_input_schema(tool.parameters)
+    if tool.fn_metadata.output_schema is not None:
+        tool.fn_metadata.output_schema = lean_output_schema(tool.fn_metadata.output_schema)
+    return tool

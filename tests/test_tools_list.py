@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,9 @@ import pytest
 import respx
 from mcp import Client
 from mcp.types import Tool
+from pydantic import TypeAdapter, ValidationError
 
+from piggy_mcp.tools.args import Email, Uuid
 from tests.conftest import CONTACT_A, PROMOTION
 
 GOLDEN = Path(__file__).parent / "golden" / "tools_list.json"
@@ -112,11 +113,6 @@ def arg(tool: dict[str, Any], name: str) -> dict[str, Any]:
     return schema
 
 
-def matches(pattern: str, value: str) -> bool:
-    # JSON Schema `pattern` is unanchored (a search), so the pattern itself must anchor.
-    return re.search(pattern, value) is not None
-
-
 # Names, titles, descriptions -------------------------------------------------------------------------------
 
 
@@ -182,7 +178,7 @@ async def test_every_tool_has_an_object_output_schema(mcp_client: Client) -> Non
         assert tool["inputSchema"].get("type") == "object", name
 
 
-async def test_uuid_arguments_carry_an_anchored_uuid_pattern(mcp_client: Client) -> None:
+async def test_uuid_and_email_arguments_declare_their_format(mcp_client: Client) -> None:
     tools = await tools_by_name(mcp_client)
     for name, tool in tools.items():
         declared = {prop for prop in tool["inputSchema"]["properties"] if prop.endswith("_uuid")}
@@ -190,23 +186,30 @@ async def test_uuid_arguments_carry_an_anchored_uuid_pattern(mcp_client: Client)
     for name, props in UUID_ARGS.items():
         for prop in props:
             schema = arg(tools[name], prop)
-            pattern = schema.get("pattern")
-            assert schema.get("type") == "string" and pattern, f"{name}.{prop} has no pattern: {schema}"
-            assert matches(pattern, CONTACT_A), f"{name}.{prop} rejects a uuid"
-            assert matches(pattern, CONTACT_A.upper()), f"{name}.{prop} rejects an upper-case uuid"
-            for bad in ("", "not-a-uuid", CONTACT_A[:-1], CONTACT_A + "/claim", "../" + CONTACT_A, CONTACT_A[1:] + "x"):
-                assert not matches(pattern, bad), f"{name}.{prop} accepts {bad!r}"
-
-
-async def test_email_arguments_carry_an_email_pattern(mcp_client: Client) -> None:
-    tools = await tools_by_name(mcp_client)
+            assert (schema.get("type"), schema.get("format")) == ("string", "uuid"), f"{name}.{prop}: {schema}"
     for name, prop in EMAIL_ARGS.items():
         schema = arg(tools[name], prop)
-        pattern = schema.get("pattern")
-        assert pattern, f"{name}.{prop} has no pattern: {schema}"
-        assert matches(pattern, "jane.doe+loyalty@example.co.uk"), name
-        for bad in ("jane", "jane@", "@example.com", "jane@example", "jane doe@example.com", "a@b@example.com"):
-            assert not matches(pattern, bad), f"{name}.{prop} accepts {bad!r}"
+        assert (schema.get("type"), schema.get("format")) == ("string", "email"), f"{name}.{prop}: {schema}"
+
+
+@pytest.mark.parametrize("good", [CONTACT_A, CONTACT_A.upper(), "3f2a5c1e-8b7d-4c39-9a36-0d6f0b0c0a11"])
+def test_the_uuid_type_accepts_uuids(good: str) -> None:
+    assert TypeAdapter(Uuid).validate_python(good) == good
+
+
+@pytest.mark.parametrize(
+    "bad", ["", "not-a-uuid", CONTACT_A[:-1], CONTACT_A + "/claim", "../" + CONTACT_A, CONTACT_A.replace("-", "")]
+)
+def test_the_uuid_type_refuses_anything_else(bad: str) -> None:
+    with pytest.raises(ValidationError, match="must be a uuid"):
+        TypeAdapter(Uuid).validate_python(bad)
+
+
+@pytest.mark.parametrize("bad", ["jane", "jane@", "@example.com", "jane@example", "jane doe@example.com", "a@b@c.com"])
+def test_the_email_type_refuses_non_addresses(bad: str) -> None:
+    assert TypeAdapter(Email).validate_python("jane.doe+loyalty@example.co.uk")
+    with pytest.raises(ValidationError, match="must be an email address"):
+        TypeAdapter(Email).validate_python(bad)
 
 
 async def test_numeric_and_list_bounds(mcp_client: Client) -> None:

@@ -130,7 +130,7 @@ async def test_send_contact_verification_email_refuses_a_bad_email(client: Clien
 
     result = await client.call_tool("send_contact_verification_email", {"email": "not-an-email"})
 
-    refused(result, "email", "pattern")
+    refused(result, "email", "must be an email address")
     assert catch.called is False
     assert len(piggy.calls) == 0
 
@@ -158,7 +158,7 @@ async def test_verify_login_code_refuses_a_bad_email(client: Client, piggy: resp
 
     result = await client.call_tool("verify_login_code", {"email": "jane.doe@@example", "code": "FAKE-123456"})
 
-    refused(result, "email", "pattern")
+    refused(result, "email", "must be an email address")
     assert catch.called is False
 
 
@@ -194,7 +194,7 @@ async def test_get_contact_auth_token_refuses_a_non_uuid(client: Client, piggy: 
 
     result = await client.call_tool("get_contact_auth_token", {"contact_uuid": "../contacts/merge"})
 
-    refused(result, "contact_uuid", "pattern")
+    refused(result, "contact_uuid", "must be a uuid")
     assert catch.called is False
 
 
@@ -216,7 +216,7 @@ async def test_get_contact_credit_balance_refuses_a_non_uuid(client: Client, pig
 
     result = await client.call_tool("get_contact_credit_balance", {"contact_uuid": "1111-not-a-uuid"})
 
-    refused(result, "contact_uuid", "pattern")
+    refused(result, "contact_uuid", "must be a uuid")
     assert catch.called is False
 
 
@@ -460,8 +460,8 @@ async def test_create_credit_reception_refuses_non_uuids(client: Client, piggy: 
         "create_credit_reception", {"contact_uuid": CONTACT_A, "shop_uuid": "shop-1", "credits": 5}
     )
 
-    refused(bad_contact, "contact_uuid", "pattern")
-    refused(bad_shop, "shop_uuid", "pattern")
+    refused(bad_contact, "contact_uuid", "must be a uuid")
+    refused(bad_shop, "shop_uuid", "must be a uuid")
     assert catch.called is False
 
 
@@ -537,8 +537,8 @@ async def test_create_vouchers_batch_refuses_non_uuids(client: Client, piggy: re
         "create_vouchers_batch", {"promotion_uuid": PROMOTION, "quantity": 1, "contact_uuid": "jane"}
     )
 
-    refused(bad_promotion, "promotion_uuid", "pattern")
-    refused(bad_contact, "contact_uuid", "pattern")
+    refused(bad_promotion, "promotion_uuid", "must be a uuid")
+    refused(bad_contact, "contact_uuid", "must be a uuid")
     assert catch.called is False
 
 
@@ -950,7 +950,7 @@ async def test_update_booking_refuses_a_non_uuid(client: Client, piggy: respx.Mo
 
     result = await client.call_tool("update_booking", {"booking_uuid": "booking-1", "status": "canceled"})
 
-    refused(result, "booking_uuid", "pattern")
+    refused(result, "booking_uuid", "must be a uuid")
     assert catch.called is False
 
 
@@ -1014,7 +1014,7 @@ async def test_merge_contacts_refuses_a_non_uuid(client: Client, piggy: respx.Mo
         "merge_contacts", {"source_contact_uuid": "jane", "destination_contact_uuid": CONTACT_B}
     )
 
-    refused(result, "source_contact_uuid", "pattern")
+    refused(result, "source_contact_uuid", "must be a uuid")
     assert catch.called is False
 
 
@@ -1071,6 +1071,6 @@ async def test_claim_anonymous_contact_refuses_bad_arguments(client: Client, pig
         "claim_anonymous_contact", {"anonymous_contact_uuid": "anon-1", "email": "jane.doe@example.com"}
     )
 
-    refused(bad_email, "email", "pattern")
-    refused(bad_uuid, "anonymous_contact_uuid", "pattern")
+    refused(bad_email, "email", "must be an email address")
+    refused(bad_uuid, "anonymous_contact_uuid", "must be a uuid")
     assert catch.called is False

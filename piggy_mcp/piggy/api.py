@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from piggy_mcp.piggy.client import PiggyClient
-from piggy_mcp.piggy.errors import InvalidInputError
+from piggy_mcp.piggy.errors import InvalidInputError, UpstreamError
 
 JSON = dict[str, Any]
 
@@ -100,7 +100,7 @@ class PiggyAPI:
         # The docs wrap the token as {"auth_token": ...}; the PHP SDK reads a bare string. Accept both.
         token = data.get("auth_token") if isinstance(data, Mapping) else data
         if not isinstance(token, str):
-            raise InvalidInputError("Piggy returned no auth token", next_step="Try again later.")
+            raise UpstreamError("Piggy answered without an auth token")
         return token
 
     # Contact attributes -------------------------------------------------------------------------

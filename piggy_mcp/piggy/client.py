@@ -9,6 +9,8 @@ import logging
 import random
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, NamedTuple
 
 import anyio
@@ -182,13 +184,19 @@ def _json_or_none(response: httpx.Response) -> Any:
 
 
 def _retry_after(response: httpx.Response) -> float | None:
+    """Retry-After in seconds, given as a number or as an HTTP date."""
     value = response.headers.get("Retry-After")
     if value is None:
         return None
     try:
         return max(float(value), 0.0)
     except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
         return None
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
 
 
 def _backoff(attempt: int) -> float:

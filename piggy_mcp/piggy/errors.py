@@ -7,6 +7,7 @@ and nowhere else.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -55,14 +56,16 @@ class PiggyError(Exception):
 
     def __init__(
         self,
-        message: str | None = None,
+        detail: str | None = None,
         *,
+        message: str | None = None,
         code: int | None = None,
         status: int | None = None,
         field_errors: Mapping[str, list[str]] | None = None,
         next_step: str | None = None,
     ) -> None:
-        self.message = message
+        self.detail = detail  # our own words
+        self.message = message  # Piggy's words
         self.code = code
         self.status = status
         self.field_errors = dict(field_errors or {})
@@ -71,9 +74,14 @@ class PiggyError(Exception):
 
     def describe(self) -> str:
         parts = [self.summary]
-        if self.code is not None or self.message:
-            origin = f"Piggy error {self.code}" if self.code is not None else "Piggy says"
-            parts.append(f"{origin}: {self.message or 'no message'}.")
+        if self.detail:
+            parts.append(f"{self.detail}.")
+        if self.code is not None:
+            parts.append(f"Piggy error {self.code}: {self.message or 'no message'}.")
+        elif self.message:
+            parts.append(f"Piggy says: {self.message}.")
+        elif self.status is not None and not self.detail:
+            parts.append(f"HTTP status {self.status}.")
         if self.field_errors:
             fields = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in sorted(self.field_errors.items()))
             parts.append(f"Fields: {fields}.")
@@ -124,7 +132,12 @@ class RateLimitedError(PiggyError):
 
     def __init__(self, retry_after: float | None, **kwargs: Any) -> None:
         self.retry_after = retry_after
-        wait = f"Wait {retry_after:g} seconds, then try again." if retry_after else "Wait a minute, then try again."
+        if retry_after is None:
+            wait = "Wait a minute, then try again."
+        elif retry_after > 0:
+            wait = f"Wait {math.ceil(retry_after)} seconds, then try again."
+        else:
+            wait = "Try again in a moment."
         kwargs.setdefault("next_step", f"Nothing was changed. {wait}")
         super().__init__(**kwargs)
 
@@ -154,27 +167,24 @@ def from_response(status: int, body: Any, retry_after: float | None = None) -> P
     elif isinstance(body, Mapping) and isinstance(body.get("message"), str):
         message = body["message"]
 
-    kwargs: dict[str, Any] = {"code": code, "status": status, "field_errors": field_errors}
-    if code is not None:
-        if code == 1003:
-            return InvalidInputError(message, **kwargs)
-        if code in NOT_FOUND_CODES:
-            return NotFoundError(message, **kwargs)
-        if code in (7011,):
-            return AuthenticationError(message, **kwargs)
-    if status == 401:
-        return AuthenticationError(message, **kwargs)
+    kwargs: dict[str, Any] = {"message": message, "code": code, "status": status, "field_errors": field_errors}
+    if code == 1003:
+        return InvalidInputError(**kwargs)
+    if code in NOT_FOUND_CODES:
+        return NotFoundError(**kwargs)
+    if code == 7011 or status == 401:
+        return AuthenticationError(**kwargs)
     if status == 429:
-        return RateLimitedError(retry_after, message=message, **kwargs)
+        return RateLimitedError(retry_after, **kwargs)
     if status == 503:
-        return MaintenanceError(message, **kwargs)
+        return MaintenanceError(**kwargs)
     if status >= 500:
-        return UpstreamError(message, **kwargs)
+        return UpstreamError(**kwargs)
     if code is None and status == 404:
-        return NotFoundError(message, **kwargs)
+        return NotFoundError(**kwargs)
     if code is None and status == 422:
-        return InvalidInputError(message, **kwargs)
-    return RejectedError(message, **kwargs)
+        return InvalidInputError(**kwargs)
+    return RejectedError(**kwargs)
 
 
 def _as_int(value: Any) -> int | None:

@@ -1,22 +1,57 @@
-"""Argument types shared by several tools, with the constraints Piggy imposes, so schemas reject bad input."""
+"""Argument types shared by several tools, with the constraints Piggy imposes, so bad input is refused early.
+
+Schemas advertise the standard JSON Schema `format` (short, and understood by clients); the server checks the
+value itself with a message a model can act on.
+"""
 
 from __future__ import annotations
 
+import re
+import uuid
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import AfterValidator, Field, WithJsonSchema
 
-UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-DATE_TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?")
 
-ContactUuid = Annotated[str, Field(pattern=UUID_PATTERN, description="The contact's uuid.")]
-ShopUuid = Annotated[str, Field(pattern=UUID_PATTERN, description="uuid of the shop where this happens.")]
-Email = Annotated[str, Field(pattern=EMAIL_PATTERN, max_length=254, description="The contact's email address.")]
+
+def _uuid(value: str) -> str:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        raise ValueError("must be a uuid such as 3f2a5c1e-8b7d-4c39-9a36-0d6f0b0c0a11, as Piggy returned it") from None
+    if len(value) != 36:
+        raise ValueError("must be a uuid in its 36-character form, e.g. 3f2a5c1e-8b7d-4c39-9a36-0d6f0b0c0a11")
+    return value
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.fullmatch(value):
+        raise ValueError("must be an email address")
+    return value
+
+
+def _date_time(value: str) -> str:
+    if not _DATE_TIME.fullmatch(value):
+        raise ValueError("must be an ISO 8601 date or date-time, e.g. 2026-12-31T23:59:00Z")
+    return value
+
+
+Uuid = Annotated[str, AfterValidator(_uuid), WithJsonSchema({"type": "string", "format": "uuid"})]
+EmailAddress = Annotated[
+    str, Field(max_length=254), AfterValidator(_email), WithJsonSchema({"type": "string", "format": "email"})
+]
 DateTime = Annotated[
     str,
-    Field(pattern=DATE_TIME_PATTERN, description="ISO 8601 date-time, UTC or with offset, e.g. 2026-12-31T23:59:00Z."),
+    AfterValidator(_date_time),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+    Field(description="ISO 8601, UTC or with offset, e.g. 2026-12-31T23:59:00Z."),
 ]
+
+ContactUuid = Annotated[Uuid, Field(description="The contact's uuid.")]
+ShopUuid = Annotated[Uuid, Field(description="uuid of the shop where this happens.")]
+Email = Annotated[EmailAddress, Field(description="The contact's email address.")]
 ConfirmationToken = Annotated[
     str | None,
     Field(

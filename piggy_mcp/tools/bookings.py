@@ -8,7 +8,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
-from piggy_mcp.tools.args import UUID_PATTERN, DateTime
+from piggy_mcp.tools.args import DateTime, Uuid
 from piggy_mcp.tools.base import IDEMPOTENT, Result, Toolset, api
 
 toolset = Toolset("bookings", "Update bookings.")
@@ -25,7 +25,7 @@ class Booking(Result):
 
 @toolset.tool(title="Update booking", annotations=IDEMPOTENT)
 async def update_booking(
-    booking_uuid: Annotated[str, Field(pattern=UUID_PATTERN, description="The booking's uuid.")],
+    booking_uuid: Annotated[Uuid, Field(description="The booking's uuid.")],
     ctx: Context[Any, Any],
     external_id: Annotated[str | None, Field(max_length=255, description="The booking's id in your system.")] = None,
     source: Annotated[str | None, Field(max_length=255, description="Where the booking came from.")] = None,

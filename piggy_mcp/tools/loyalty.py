@@ -8,7 +8,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
-from piggy_mcp.tools.args import UUID_PATTERN, ContactUuid, ShopUuid
+from piggy_mcp.tools.args import ContactUuid, ShopUuid, Uuid
 from piggy_mcp.tools.base import READ, WRITE, Result, Toolset, api
 
 toolset = Toolset("loyalty", "Award loyalty credits and read credit balances.")
@@ -58,7 +58,7 @@ async def create_credit_reception(
         str | None, Field(max_length=255, description="Loyalty card or other identifier used for this purchase.")
     ] = None,
     pos_transaction_uuid: Annotated[
-        str | None, Field(pattern=UUID_PATTERN, description="The POS transaction these credits are for.")
+        Uuid | None, Field(description="The POS transaction these credits are for.")
     ] = None,
     attributes: Annotated[
         dict[str, str | int | float | bool] | None,

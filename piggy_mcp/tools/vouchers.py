@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from piggy_mcp.tools.args import UUID_PATTERN, DateTime
+from piggy_mcp.tools.args import DateTime, Uuid
 from piggy_mcp.tools.base import READ, WRITE, Result, Toolset, api
 
 toolset = Toolset("vouchers", "Create voucher batches and look up voucher codes.")
@@ -21,12 +21,10 @@ class VoucherBatch(Result):
 
 @toolset.tool(title="Create vouchers batch", annotations=WRITE)
 async def create_vouchers_batch(
-    promotion_uuid: Annotated[str, Field(pattern=UUID_PATTERN, description="The promotion the vouchers belong to.")],
+    promotion_uuid: Annotated[Uuid, Field(description="The promotion the vouchers belong to.")],
     quantity: Annotated[int, Field(ge=1, le=500, description="How many vouchers to create.")],
     ctx: Context[Any, Any],
-    contact_uuid: Annotated[
-        str | None, Field(pattern=UUID_PATTERN, description="Give every voucher to this contact.")
-    ] = None,
+    contact_uuid: Annotated[Uuid | None, Field(description="Give every voucher to this contact.")] = None,
     expiration_date: Annotated[
         DateTime | None, Field(description="When they expire; default: the promotion's rule.")
     ] = None,

@@ -1,0 +1,795 @@
+"""PiggyClient behaviour: error texts the model reads, retries, write safety, secrets, paths and the pool.
+
+Piggy is faked with respx (see conftest). Where the model's view matters the tests go through the MCP tools
+with the official client; where the HTTP mechanics are the point they call PiggyClient / PiggyAPI directly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from mcp import Client
+from mcp.server import MCPServer
+from mcp.types import CallToolResult, TextContent
+
+import piggy_mcp.piggy.client as client_module
+from piggy_mcp.config import Settings
+from piggy_mcp.piggy import PiggyAPI, PiggyClient
+from piggy_mcp.piggy.errors import (
+    InvalidInputError,
+    OutcomeUnknownError,
+    PiggyError,
+    RateLimitedError,
+    UpstreamError,
+)
+from piggy_mcp.server import all_tools, build_server
+from piggy_mcp.tools.base import Runtime
+from tests.conftest import API_KEY, BOOKING, CONTACT_A, CONTACT_B, PROMOTION, SHOP, make_settings
+
+# Marked while collecting, so anyio's plugin keeps the parameters of parametrized async tests (a marker added
+# only after collection makes anyio rebuild those items without them). Harmless under anyio_mode = "auto".
+pytestmark = pytest.mark.anyio
+
+RECEPTION = "66666666-6666-4666-8666-666666666666"
+BALANCE_PATH = f"/contacts/{CONTACT_A}/credit-balance"
+BALANCE_OK = {"data": {"balance": 49}, "meta": []}
+RECEPTION_OK = {
+    "data": {
+        "uuid": RECEPTION,
+        "credits": 10,
+        "unit_value": None,
+        "contact": {"uuid": CONTACT_A, "credit_balance": {"balance": 59}},
+    },
+    "meta": [],
+}
+AWARD = {"contact_uuid": CONTACT_A, "shop_uuid": SHOP, "credits": 10}
+# What create_credit_reception tells the model to do when the outcome of an award is unknown.
+CHECK_BALANCE_HINT = "Read the contact's credit balance or loyalty transactions"
+
+
+def piggy_error(code: int, message: str, *, status: int = 400, errors: Any = None) -> httpx.Response:
+    body: dict[str, Any] = {"message": message, "code": code, "status_code": status}
+    if errors is not None:
+        body["errors"] = errors
+    return httpx.Response(status, json=body)
+
+
+def text_of(result: CallToolResult) -> str:
+    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
+
+
+async def balance(client: Client) -> CallToolResult:
+    return await client.call_tool("get_contact_credit_balance", {"contact_uuid": CONTACT_A})
+
+
+async def award(client: Client) -> CallToolResult:
+    return await client.call_tool("create_credit_reception", dict(AWARD))
+
+
+def assert_ok_balance(result: CallToolResult) -> None:
+    assert not result.is_error, text_of(result)
+    assert result.structured_content == {"contact_uuid": CONTACT_A, "balance": 49}
+
+
+@pytest.fixture
+def fake_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Replaces the client's anyio.sleep (only in piggy_mcp.piggy.client) and records the delays asked for."""
+    slept: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        slept.append(delay)
+
+    monkeypatch.setattr(client_module, "anyio", SimpleNamespace(sleep=sleep))
+    return slept
+
+
+class FakeClock:
+    """A monotonic clock for piggy_mcp.piggy.client only; tests move it forward by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    fake = FakeClock()
+    monkeypatch.setattr(client_module, "time", fake)
+    return fake
+
+
+# 1. Error mapping: what the model reads -------------------------------------------------------------------
+
+
+async def test_invalid_input_1003_lists_every_field_and_its_message(client: Client, piggy: respx.MockRouter) -> None:
+    route = piggy.post("/credit-receptions").mock(
+        return_value=piggy_error(
+            1003,
+            "Invalid input",
+            errors={
+                "credits": ["The credits must be an integer.", "The credits may not be greater than 1000."],
+                "shop_uuid": "The selected shop uuid is invalid.",
+            },
+        )
+    )
+    result = await award(client)
+    text = text_of(result)
+    assert result.is_error
+    assert "1003" in text
+    assert "Invalid input" in text
+    assert "credits" in text
+    assert "The credits must be an integer." in text
+    assert "The credits may not be greater than 1000." in text
+    assert "shop_uuid" in text
+    assert "The selected shop uuid is invalid." in text
+    assert "Correct the listed fields" in text
+    assert route.call_count == 1
+
+
+async def test_contact_not_found_55031(client: Client, piggy: respx.MockRouter) -> None:
+    route = piggy.get(BALANCE_PATH).mock(return_value=piggy_error(55031, "Contact not found"))
+    result = await balance(client)
+    text = text_of(result)
+    assert result.is_error
+    assert "55031" in text
+    assert "Contact not found" in text
+    assert "Check the contact uuid" in text
+    # A definite "not found" is not transient: asking again would give the same answer.
+    assert route.call_count == 1
+
+
+async def test_no_contacts_portal_55032(client: Client, piggy: respx.MockRouter) -> None:
+    route = piggy.post("/contact-verification/send").mock(return_value=piggy_error(55032, "User app not found"))
+    result = await client.call_tool("send_contact_verification_email", {"email": "ann@example.com"})
+    text = text_of(result)
+    assert result.is_error
+    assert "55032" in text
+    assert "User app not found" in text
+    assert "no Contacts Portal configured" in text
+    assert "Next:" in text
+    assert route.call_count == 1
+
+
+async def test_http_401_tells_to_check_the_api_key_and_is_not_retried(client: Client, piggy: respx.MockRouter) -> None:
+    route = piggy.get(BALANCE_PATH).respond(401, json={"error": "invalid_token", "message": "Unauthenticated."})
+    result = await balance(client)
+    text = text_of(result)
+    assert result.is_error
+    assert "Unauthenticated." in text
+    assert "PIGGY_API_KEY" in text
+    assert "rejected the API key" in text
+    assert route.call_count == 1
+
+
+async def test_piggy_code_7011_is_an_authentication_problem(client: Client, piggy: respx.MockRouter) -> None:
+    piggy.get(BALANCE_PATH).mock(return_value=piggy_error(7011, "User has no access to this account"))
+    result = await balance(client)
+    text = text_of(result)
+    assert result.is_error
+    assert "7011" in text
+    assert "User has no access to this account" in text
+    assert "PIGGY_API_KEY" in text
+
+
+async def test_429_with_long_retry_after_returns_at_once_with_the_wait(
+    client: Client, piggy: respx.MockRouter, settings: Settings
+) -> None:
+    assert settings.max_retry_after < 120
+    route = piggy.get(BALANCE_PATH).respond(429, headers={"Retry-After": "120"}, json={"message": "Too Many Attempts."})
+    result = await balance(client)
+    text = text_of(result)
+    assert result.is_error
+    assert "rate limiting" in text
+    assert "120 seconds" in text
+    assert "Too Many Attempts." in text
+    assert route.call_count == 1
+
+
+async def test_503_is_maintenance(client: Client, piggy: respx.MockRouter, settings: Settings) -> None:
+    # The SDK treats 503 as maintenance without parsing the body; Piggy may send none.
+    route = piggy.get(BALANCE_PATH).respond(503)
+    result = await balance(client)
+    text = text_of(result)
+    assert result.is_error
+    assert "maintenance" in text
+    assert "Try again in a few minutes" in text
+    assert route.call_count == settings.max_attempts
+
+
+@pytest.mark.parametrize("status", [500, 507])
+async def test_other_5xx_is_a_clear_upstream_error(client: Client, piggy: respx.MockRouter, status: int) -> None:
+    piggy.get(BALANCE_PATH).respond(status, json={"message": "Server Error"})
+    result = await balance(client)
+    text = text_of(result)
+    assert result.is_error
+    assert "Piggy could not be reached or failed to answer" in text
+    assert "Server Error" in text
+    assert "Try again later" in text
+
+
+async def test_non_json_gateway_error_body(client: Client, piggy: respx.MockRouter, settings: Settings) -> None:
+    html = "<html><body><h1>502 Bad Gateway</h1>cloudflare</body></html>"
+    route = piggy.get(BALANCE_PATH).respond(502, text=html, headers={"Content-Type": "text/html"})
+    result = await balance(client)
+    text = text_of(result)
+    assert result.is_error
+    assert "Piggy could not be reached or failed to answer" in text
+    assert "Try again later" in text
+    assert "<html>" not in text
+    assert "Decode" not in text  # a typed error, not a parser crash
+    assert route.call_count == settings.max_attempts
+
+
+async def test_non_json_client_error_body(client: Client, piggy: respx.MockRouter) -> None:
+    route = piggy.get(BALANCE_PATH).respond(400, text="Bad Request", headers={"Content-Type": "text/plain"})
+    result = await balance(client)
+    text = text_of(result)
+    assert result.is_error
+    assert "Piggy refused the request" in text
+    assert "Next:" in text
+    assert "Decode" not in text
+    assert route.call_count == 1
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        httpx.Response(200, json={"balance": 49}),
+        httpx.Response(200, json=[1, 2, 3]),
+        httpx.Response(200, text="OK", headers={"Content-Type": "text/plain"}),
+        httpx.Response(200),
+    ],
+    ids=["bare-object", "bare-list", "plain-text", "empty"],
+)
+async def test_2xx_without_data_envelope(client: Client, piggy: respx.MockRouter, response: httpx.Response) -> None:
+    piggy.get(BALANCE_PATH).mock(return_value=response)
+    result = await balance(client)
+    text = text_of(result)
+    assert result.is_error
+    assert "without the expected data envelope" in text
+    assert "Next:" in text
+    assert "Decode" not in text
+
+
+# 2. Retries ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.ConnectError("connection refused"),
+        httpx.ConnectTimeout("connect timed out"),
+        httpx.ReadTimeout("read timed out"),
+        httpx.RemoteProtocolError("server disconnected"),
+        httpx.Response(502),
+        httpx.Response(503),
+        httpx.Response(504),
+        httpx.Response(429, headers={"Retry-After": "0"}),
+    ],
+    ids=lambda f: type(f).__name__ if isinstance(f, Exception) else f"http-{f.status_code}",
+)
+async def test_get_succeeds_on_second_attempt(client: Client, piggy: respx.MockRouter, failure: Any) -> None:
+    route = piggy.get(BALANCE_PATH).mock(side_effect=[failure, httpx.Response(200, json=BALANCE_OK)])
+    result = await balance(client)
+    assert_ok_balance(result)
+    assert route.call_count == 2
+
+
+@pytest.mark.parametrize(
+    ("failure", "expected"),
+    [
+        (httpx.ConnectError("connection refused"), "network error talking to Piggy (ConnectError)"),
+        (httpx.ReadTimeout("read timed out"), "did not answer in time"),
+        (httpx.Response(502), "could not be reached or failed to answer"),
+        (httpx.Response(503), "maintenance"),
+        (httpx.Response(504), "could not be reached or failed to answer"),
+        (httpx.Response(429, headers={"Retry-After": "0"}), "rate limiting"),
+    ],
+    ids=["ConnectError", "ReadTimeout", "http-502", "http-503", "http-504", "http-429"],
+)
+@pytest.mark.parametrize("max_attempts", [3, 5])
+async def test_get_gives_up_after_max_attempts(
+    piggy: respx.MockRouter, failure: Any, expected: str, max_attempts: int
+) -> None:
+    route = piggy.get(BALANCE_PATH)
+    if isinstance(failure, Exception):
+        route.mock(side_effect=failure)
+    else:
+        route.mock(return_value=failure)
+    async with Client(build_server(make_settings(max_attempts=max_attempts))) as client:
+        result = await balance(client)
+    text = text_of(result)
+    assert result.is_error
+    assert expected in text
+    assert "Next:" in text
+    assert route.call_count == max_attempts
+
+
+async def test_max_attempts_one_means_no_retry(piggy: respx.MockRouter) -> None:
+    route = piggy.get(BALANCE_PATH).mock(side_effect=httpx.ConnectError("refused"))
+    async with PiggyClient(make_settings(max_attempts=1)) as piggy_client:
+        with pytest.raises(UpstreamError):
+            await piggy_client.get(BALANCE_PATH)
+    assert route.call_count == 1
+
+
+async def test_get_retry_honours_a_short_retry_after(piggy: respx.MockRouter, fake_sleep: list[float]) -> None:
+    route = piggy.get(BALANCE_PATH).mock(
+        side_effect=[httpx.Response(429, headers={"Retry-After": "0.75"}), httpx.Response(200, json=BALANCE_OK)]
+    )
+    async with PiggyClient(make_settings(max_retry_after=1.0)) as piggy_client:
+        assert await piggy_client.get(BALANCE_PATH) == {"balance": 49}
+    assert route.call_count == 2
+    assert fake_sleep == [0.75]
+
+
+async def test_get_429_just_above_max_retry_after_is_not_retried(
+    piggy: respx.MockRouter, fake_sleep: list[float]
+) -> None:
+    route = piggy.get(BALANCE_PATH).respond(429, headers={"Retry-After": "2"})
+    async with PiggyClient(make_settings(max_retry_after=1.0)) as piggy_client:
+        with pytest.raises(RateLimitedError) as caught:
+            await piggy_client.get(BALANCE_PATH)
+    assert route.call_count == 1
+    assert fake_sleep == []
+    assert caught.value.retry_after == 2
+    assert "Wait 2 seconds" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("failure", "expected"),
+    [
+        (httpx.ReadTimeout("read timed out"), "did not answer in time"),
+        (httpx.WriteTimeout("write timed out"), "did not answer in time"),
+        (httpx.RemoteProtocolError("server disconnected without sending a response"), "RemoteProtocolError"),
+        (httpx.ReadError("connection reset"), "ReadError"),
+        (httpx.Response(500, json={"message": "Server Error"}), "HTTP 500"),
+        (httpx.Response(502), "HTTP 502"),
+        (httpx.Response(504), "HTTP 504"),
+    ],
+    ids=["ReadTimeout", "WriteTimeout", "RemoteProtocolError", "ReadError", "http-500", "http-502", "http-504"],
+)
+async def test_post_that_may_have_reached_piggy_is_sent_once(
+    client: Client, piggy: respx.MockRouter, failure: Any, expected: str
+) -> None:
+    route = piggy.post("/credit-receptions").mock(side_effect=[failure, httpx.Response(201, json=RECEPTION_OK)])
+    result = await award(client)
+    text = text_of(result)
+    assert result.is_error
+    assert route.call_count == 1
+    assert "unknown whether it took effect" in text
+    assert expected in text
+    assert CHECK_BALANCE_HINT in text
+    assert "before awarding them again" in text
+
+
+async def test_put_that_may_have_reached_piggy_is_sent_once(piggy: respx.MockRouter) -> None:
+    route = piggy.put(f"/bookings/{BOOKING}").mock(side_effect=httpx.ReadTimeout("read timed out"))
+    async with PiggyClient(make_settings()) as piggy_client:
+        with pytest.raises(OutcomeUnknownError) as caught:
+            await PiggyAPI(piggy_client).update_booking(BOOKING, {"status": "confirmed"})
+    assert route.call_count == 1
+    assert "unknown whether it took effect" in str(caught.value)
+    assert "safe to call again" in str(caught.value)
+
+
+async def test_post_outcome_unknown_without_hint_still_says_how_to_check(piggy: respx.MockRouter) -> None:
+    route = piggy.post("/anything").respond(504)
+    async with PiggyClient(make_settings()) as piggy_client:
+        with pytest.raises(OutcomeUnknownError) as caught:
+            await piggy_client.send("POST", "/anything", {"a": 1})
+    assert route.call_count == 1
+    assert "Check the current state in Piggy before trying again" in str(caught.value)
+
+
+async def test_post_429_is_not_retried(client: Client, piggy: respx.MockRouter) -> None:
+    route = piggy.post("/credit-receptions").mock(
+        side_effect=[
+            httpx.Response(429, headers={"Retry-After": "0"}, json={"message": "Too Many Attempts."}),
+            httpx.Response(201, json=RECEPTION_OK),
+        ]
+    )
+    result = await award(client)
+    text = text_of(result)
+    assert result.is_error
+    assert route.call_count == 1
+    assert "rate limiting" in text
+    assert "Nothing was changed" in text
+
+
+async def test_post_503_maintenance_is_not_retried(client: Client, piggy: respx.MockRouter) -> None:
+    route = piggy.post("/credit-receptions").mock(
+        side_effect=[httpx.Response(503), httpx.Response(201, json=RECEPTION_OK)]
+    )
+    result = await award(client)
+    text = text_of(result)
+    assert result.is_error
+    assert route.call_count == 1
+    assert "maintenance" in text
+    assert "Nothing was changed" in text
+
+
+@pytest.mark.parametrize(
+    "never_sent",
+    [httpx.ConnectError("connection refused"), httpx.ConnectTimeout("connect timed out")],
+    ids=["ConnectError", "ConnectTimeout"],
+)
+async def test_post_that_never_left_is_retried(client: Client, piggy: respx.MockRouter, never_sent: Exception) -> None:
+    route = piggy.post("/credit-receptions").mock(side_effect=[never_sent, httpx.Response(201, json=RECEPTION_OK)])
+    result = await award(client)
+    assert not result.is_error, text_of(result)
+    assert result.structured_content == {"uuid": RECEPTION, "credits": 10, "unit_value": None, "balance_after": 59}
+    assert route.call_count == 2
+    assert json.loads(route.calls[0].request.content) == json.loads(route.calls[1].request.content)
+
+
+async def test_post_that_never_left_gives_up_after_max_attempts(
+    client: Client, piggy: respx.MockRouter, settings: Settings
+) -> None:
+    route = piggy.post("/credit-receptions").mock(side_effect=httpx.ConnectError("connection refused"))
+    result = await award(client)
+    text = text_of(result)
+    assert result.is_error
+    assert route.call_count == settings.max_attempts
+    assert "ConnectError" in text
+    # Nothing reached Piggy, so the model must not be told the outcome is unknown.
+    assert "unknown whether" not in text
+
+
+async def test_retry_budget_stops_a_retry_after_that_would_exceed_it(
+    piggy: respx.MockRouter, fake_sleep: list[float]
+) -> None:
+    # 0.9 s is short enough to wait out (max_retry_after=1) but longer than the whole budget.
+    route = piggy.get(BALANCE_PATH).mock(
+        side_effect=[httpx.Response(429, headers={"Retry-After": "0.9"}), httpx.Response(200, json=BALANCE_OK)]
+    )
+    async with PiggyClient(make_settings(retry_budget=0.5, max_retry_after=1.0)) as piggy_client:
+        with pytest.raises(RateLimitedError):
+            await piggy_client.get(BALANCE_PATH)
+    assert route.call_count == 1
+    assert fake_sleep == []
+
+
+async def test_retry_budget_counts_time_spent_in_requests(
+    piggy: respx.MockRouter, clock: FakeClock, fake_sleep: list[float]
+) -> None:
+    def slow_503(request: httpx.Request) -> httpx.Response:
+        clock.now += 3.0
+        return httpx.Response(503)
+
+    route = piggy.get(BALANCE_PATH).mock(side_effect=slow_503)
+    async with PiggyClient(make_settings(retry_budget=5.0, max_attempts=5)) as piggy_client:
+        with pytest.raises(PiggyError):
+            await piggy_client.get(BALANCE_PATH)
+    # t=0..3 first attempt, t=3..6 second; the budget (5 s) is spent, so no third of the five allowed.
+    assert route.call_count == 2
+
+
+async def test_retry_budget_caps_each_request_timeout(piggy: respx.MockRouter, clock: FakeClock) -> None:
+    timeouts: list[dict[str, Any]] = []
+
+    def slow_timeout(request: httpx.Request) -> httpx.Response:
+        timeouts.append(request.extensions["timeout"])
+        clock.now += 3.0
+        raise httpx.ReadTimeout("read timed out", request=request)
+
+    piggy.get(BALANCE_PATH).mock(side_effect=slow_timeout)
+    async with PiggyClient(make_settings(retry_budget=5.0, timeout=8.0, max_attempts=5)) as piggy_client:
+        with pytest.raises(UpstreamError):
+            await piggy_client.get(BALANCE_PATH)
+    assert len(timeouts) == 2
+    # No attempt may wait longer than what is left of the budget.
+    assert timeouts[0]["read"] == pytest.approx(5.0)
+    assert timeouts[1]["read"] == pytest.approx(2.0)
+
+
+# 3. The server keeps serving ------------------------------------------------------------------------------
+
+
+async def test_next_call_succeeds_after_get_exhausted_its_retries(
+    client: Client, piggy: respx.MockRouter, settings: Settings
+) -> None:
+    failures: list[Any] = [httpx.ReadTimeout("read timed out")] * settings.max_attempts
+    route = piggy.get(BALANCE_PATH).mock(side_effect=[*failures, httpx.Response(200, json=BALANCE_OK)])
+    assert (await balance(client)).is_error
+    assert_ok_balance(await balance(client))
+    assert route.call_count == settings.max_attempts + 1
+
+
+async def test_next_call_succeeds_after_failures_of_every_kind(client: Client, piggy: respx.MockRouter) -> None:
+    piggy.get(BALANCE_PATH).mock(
+        side_effect=[
+            httpx.Response(401, json={"message": "Unauthenticated."}),
+            httpx.Response(200, json=BALANCE_OK),
+            httpx.Response(200, text="not json"),
+            httpx.Response(200, json=BALANCE_OK),
+        ]
+    )
+    piggy.post("/credit-receptions").mock(
+        side_effect=[httpx.RemoteProtocolError("disconnected"), httpx.Response(201, json=RECEPTION_OK)]
+    )
+    assert (await balance(client)).is_error
+    assert_ok_balance(await balance(client))
+    assert (await balance(client)).is_error
+    assert_ok_balance(await balance(client))
+    assert (await award(client)).is_error
+    second = await award(client)
+    assert not second.is_error, text_of(second)
+    assert second.structured_content is not None
+    assert second.structured_content["uuid"] == RECEPTION
+
+
+# 4. Missing API key --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("api_key", [None, ""], ids=["unset", "empty"])
+async def test_missing_api_key_lists_tools_and_explains_on_call(piggy: respx.MockRouter, api_key: str | None) -> None:
+    anything = piggy.route()
+    async with Client(build_server(make_settings(api_key=api_key))) as client:
+        listed = await client.list_tools()
+        assert {tool.name for tool in listed.tools} == {spec.name for spec in all_tools()}
+        assert len(listed.tools) == len(all_tools())
+        for result in (await balance(client), await award(client)):
+            text = text_of(result)
+            assert result.is_error
+            assert "PIGGY_API_KEY" in text
+            assert "no Piggy API key" in text
+    assert anything.call_count == 0
+    assert len(piggy.calls) == 0
+
+
+# 5. Secret hygiene ---------------------------------------------------------------------------------------
+
+
+async def test_api_key_never_leaks(
+    piggy: respx.MockRouter, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    settings = make_settings()
+    server = build_server(settings)
+    # Every logger at DEBUG, including those that do not propagate to the root logger.
+    detached: list[logging.Logger] = []
+    caplog.set_level(logging.DEBUG)
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if isinstance(logger, logging.Logger):
+            caplog.set_level(logging.DEBUG, logger=name)
+            if not logger.propagate:
+                logger.addHandler(caplog.handler)
+                detached.append(logger)
+
+    piggy.get(BALANCE_PATH).mock(
+        side_effect=[
+            httpx.Response(200, json=BALANCE_OK),
+            piggy_error(55031, "Contact not found"),
+            httpx.Response(401, json={"error": "invalid_token", "message": "Unauthenticated."}),
+            httpx.ConnectError("connection refused"),
+            httpx.ReadTimeout("read timed out"),
+            httpx.Response(503),
+            httpx.Response(200, json=BALANCE_OK),
+            httpx.Response(200, text="<html>oops</html>"),
+            httpx.Response(200, json={"data": {}}),  # the tool itself fails on the missing field
+            httpx.Response(429, headers={"Retry-After": "120"}),  # the direct calls below
+            httpx.Response(401, json={"message": "Unauthenticated."}),
+        ]
+    )
+    piggy.post("/credit-receptions").mock(
+        side_effect=[
+            httpx.Response(201, json=RECEPTION_OK),
+            piggy_error(1003, "Invalid input", errors={"credits": ["The credits must be an integer."]}),
+            httpx.ReadTimeout("read timed out"),
+            httpx.Response(500, json={"message": "Server Error"}),
+        ]
+    )
+    piggy.get(f"/contact-verification/auth-token/{CONTACT_A}").respond(
+        200, json={"data": {"auth_token": "contact-token"}}
+    )
+
+    results: list[CallToolResult] = []
+    try:
+        async with Client(server) as client:
+            for _ in range(7):  # walks through the GET responses above
+                results.append(await balance(client))
+            for _ in range(4):
+                results.append(await award(client))
+            results.append(await client.call_tool("get_contact_auth_token", {"contact_uuid": CONTACT_A}))
+            results.append(await client.call_tool("get_contact_credit_balance", {"contact_uuid": "../x"}))
+        async with PiggyClient(settings) as piggy_client:
+            for _ in range(2):
+                with pytest.raises(PiggyError) as caught:
+                    await piggy_client.get(BALANCE_PATH)
+                exc = caught.value
+                assert API_KEY not in str(exc)
+                assert API_KEY not in repr(exc)
+                assert API_KEY not in "".join(traceback.format_exception(exc))
+            with pytest.raises(PiggyError) as caught:
+                await PiggyAPI(piggy_client).get_contact("../contacts")
+            assert API_KEY not in "".join(traceback.format_exception(caught.value))
+    finally:
+        for logger in detached:
+            logger.removeHandler(caplog.handler)
+
+    assert any(r.is_error for r in results) and any(not r.is_error for r in results)
+    assert sum(1 for r in results if not r.is_error) >= 4
+    assert caplog.records, "logging was not captured; the test would prove nothing"
+    assert "piggy GET" in caplog.text  # the client's own request log was captured
+
+    for result in results:
+        assert API_KEY not in text_of(result)
+        assert API_KEY not in json.dumps(result.model_dump(mode="json"))
+        if result.structured_content is not None:
+            assert API_KEY not in json.dumps(result.structured_content)
+    assert API_KEY not in caplog.text
+    for record in caplog.records:
+        assert API_KEY not in record.getMessage()
+        assert API_KEY not in repr(record.args)
+        if record.exc_info:
+            assert API_KEY not in "".join(traceback.format_exception(*record.exc_info))
+    out, err = capfd.readouterr()
+    assert API_KEY not in out
+    assert API_KEY not in err
+
+
+def test_settings_do_not_show_the_api_key(capsys: pytest.CaptureFixture[str]) -> None:
+    settings = make_settings()
+    assert settings.api_key is not None and settings.api_key.get_secret_value() == API_KEY
+    assert API_KEY not in repr(settings)
+    assert API_KEY not in str(settings)
+    assert API_KEY not in settings.model_dump_json()
+    assert API_KEY not in repr(settings.model_dump())
+    print(settings, repr(settings))
+    assert API_KEY not in capsys.readouterr().out
+
+
+def test_settings_from_environment_do_not_show_the_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PIGGY_API_KEY", API_KEY)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.api_key is not None and settings.api_key.get_secret_value() == API_KEY
+    assert API_KEY not in repr(settings)
+    assert API_KEY not in str(settings)
+
+
+# 6. Path safety ------------------------------------------------------------------------------------------
+
+BAD_IDS = ["../contacts", "x/y", "..", f"{CONTACT_A}/../../shops", f"{CONTACT_A}?x=1", "%2e%2e%2f", "", " "]
+
+PATH_CALLS: dict[str, Callable[[PiggyAPI, str], Awaitable[Any]]] = {
+    "get_contact": lambda api, bad: api.get_contact(bad),
+    "get_credit_balance": lambda api, bad: api.get_credit_balance(bad),
+    "claim_anonymous_contact": lambda api, bad: api.claim_anonymous_contact(bad, "ann@example.com"),
+    "merge_contacts.source": lambda api, bad: api.merge_contacts(bad, CONTACT_B),
+    "merge_contacts.destination": lambda api, bad: api.merge_contacts(CONTACT_A, bad),
+    "get_contact_auth_token": lambda api, bad: api.get_contact_auth_token(bad),
+    "create_credit_reception.contact": lambda api, bad: api.create_credit_reception(bad, SHOP, credits=1),
+    "create_credit_reception.shop": lambda api, bad: api.create_credit_reception(CONTACT_A, bad, credits=1),
+    "create_vouchers_batch.promotion": lambda api, bad: api.create_vouchers_batch(bad, 1),
+    "create_vouchers_batch.contact": lambda api, bad: api.create_vouchers_batch(PROMOTION, 1, contact_uuid=bad or " "),
+    "update_booking": lambda api, bad: api.update_booking(bad, {"status": "confirmed"}),
+}
+
+
+@pytest.fixture
+async def piggy_api() -> AsyncIterator[PiggyAPI]:
+    async with PiggyClient(make_settings()) as piggy_client:
+        yield PiggyAPI(piggy_client)
+
+
+@pytest.mark.parametrize("bad", BAD_IDS)
+@pytest.mark.parametrize("call", list(PATH_CALLS), ids=list(PATH_CALLS))
+async def test_api_rejects_non_uuid_path_arguments(
+    piggy: respx.MockRouter, piggy_api: PiggyAPI, call: str, bad: str
+) -> None:
+    anything = piggy.route()
+    with pytest.raises(InvalidInputError) as caught:
+        await PATH_CALLS[call](piggy_api, bad)
+    assert "is not a UUID" in str(caught.value)
+    assert anything.call_count == 0
+    assert len(piggy.calls) == 0
+
+
+async def test_api_normalises_valid_uuids_in_paths(piggy: respx.MockRouter, piggy_api: PiggyAPI) -> None:
+    route = piggy.get(BALANCE_PATH).respond(200, json=BALANCE_OK)
+    assert await piggy_api.get_credit_balance(CONTACT_A.upper()) == {"balance": 49}
+    assert route.call_count == 1
+    assert route.calls.last.request.url.path == "/api/v3/oauth/clients" + BALANCE_PATH
+
+
+async def test_tool_rejects_path_like_uuid_without_calling_piggy(client: Client, piggy: respx.MockRouter) -> None:
+    anything = piggy.route()
+    result = await client.call_tool("get_contact_credit_balance", {"contact_uuid": "../contacts"})
+    assert result.is_error
+    assert anything.call_count == 0
+
+
+# 7. One connection pool ----------------------------------------------------------------------------------
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.piggy_clients: list[PiggyClient] = []
+        self.http_clients: list[httpx.AsyncClient] = []
+
+
+@pytest.fixture
+def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Recorder]:
+    """Records the PiggyClient build_server makes and every httpx.AsyncClient it creates."""
+    seen = _Recorder()
+
+    class RecordingPiggyClient(PiggyClient):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            seen.piggy_clients.append(self)
+
+    class RecordingAsyncClient(httpx.AsyncClient):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            seen.http_clients.append(self)
+
+    monkeypatch.setattr("piggy_mcp.server.PiggyClient", RecordingPiggyClient)
+    monkeypatch.setattr(client_module.httpx, "AsyncClient", RecordingAsyncClient)
+    yield seen
+
+
+async def test_one_http_client_is_reused_and_closed_with_the_lifespan(
+    recorder: _Recorder, piggy: respx.MockRouter
+) -> None:
+    piggy.get(BALANCE_PATH).mock(
+        side_effect=[httpx.Response(200, json=BALANCE_OK), httpx.ConnectError("refused")]
+        + [httpx.Response(200, json=BALANCE_OK)] * 3
+    )
+    piggy.post("/credit-receptions").respond(201, json=RECEPTION_OK)
+    server: MCPServer[Runtime] = build_server(make_settings())
+    assert len(recorder.piggy_clients) == 1
+    piggy_client = recorder.piggy_clients[0]
+    assert piggy_client._http is None  # nothing is opened before the first call
+
+    async with Client(server) as client:
+        assert_ok_balance(await balance(client))
+        http = piggy_client._http
+        assert isinstance(http, httpx.AsyncClient)
+        assert_ok_balance(await balance(client))  # with a retry in between
+        assert not (await award(client)).is_error
+        assert_ok_balance(await balance(client))
+        assert piggy_client._http is http
+        assert piggy_client._client() is http
+        assert not http.is_closed
+
+    assert len(recorder.http_clients) == 1
+    assert recorder.http_clients[0] is http
+    assert piggy_client._http is None
+    assert http.is_closed
+
+
+async def test_client_method_returns_the_same_pool(piggy: respx.MockRouter) -> None:
+    piggy_client = PiggyClient(make_settings())
+    async with piggy_client:
+        first = piggy_client._client()
+        assert piggy_client._client() is first
+        piggy.get(BALANCE_PATH).respond(200, json=BALANCE_OK)
+        await piggy_client.get(BALANCE_PATH)
+        await piggy_client.get(BALANCE_PATH)
+        assert piggy_client._client() is first
+    assert piggy_client._http is None
+    assert first.is_closed
+
+
+async def test_missing_key_opens_no_pool(recorder: _Recorder, piggy: respx.MockRouter) -> None:
+    async with Client(build_server(make_settings(api_key=None))) as client:
+        assert (await balance(client)).is_error
+    assert recorder.http_clients == []
+    assert recorder.piggy_clients[0]._http is None
+
+
+async def test_unused_server_closes_cleanly(recorder: _Recorder) -> None:
+    async with Client(build_server(make_settings())) as client:
+        await client.list_tools()
+    assert recorder.http_clients == []
+    assert recorder.piggy_clients[0]._http is None
