@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
+from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Comma-separated in the environment: PIGGY_TOOLSETS=contacts,loyalty
+CommaList = Annotated[list[str], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -17,6 +24,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PIGGY_", env_file=".env", extra="ignore")
 
+    # Piggy
     api_key: SecretStr | None = Field(default=None, description="Personal Access Token for Piggy's OAuth client API.")
     base_url: str = Field(default="https://api.piggy.eu", description="Piggy API host.")
 
@@ -27,9 +35,44 @@ class Settings(BaseSettings):
     max_retry_after: float = Field(
         default=3.0, ge=0, le=20, description="Longest Retry-After (s) waited out before the model is told instead."
     )
+    max_concurrent_requests: int = Field(default=8, ge=1, le=100, description="Requests to Piggy in flight at once.")
+    queue_timeout: float = Field(default=5.0, gt=0, le=20, description="Seconds a request may wait for a free slot.")
 
+    # What an agent may do
+    read_only: bool = False
+    toolsets: CommaList = Field(default_factory=list)
+    tools: CommaList = Field(default_factory=list)
+    exclude_tools: CommaList = Field(default_factory=list)
+    audit_log: Path | None = None
+
+    # Hosting
     mcp_signing_key: SecretStr = Field(
         default_factory=lambda: SecretStr(secrets.token_urlsafe(32)),
-        description="Key that signs confirmation tokens; share it between replicas.",
+        description="Key that signs confirmation tokens and request state; share it between replicas.",
     )
     confirmation_ttl: int = Field(default=600, ge=30, le=3600, description="Seconds a confirmation token is valid.")
+    mcp_auth_tokens: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    mcp_allowed_hosts: CommaList = Field(default_factory=list)
+    mcp_allowed_origins: CommaList = Field(default_factory=list)
+
+    @field_validator("toolsets", "tools", "exclude_tools", "mcp_allowed_hosts", "mcp_allowed_origins", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        return _split_commas(value)
+
+    @field_validator("mcp_auth_tokens", mode="before")
+    @classmethod
+    def _split_secrets(cls, value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        return _split_commas(value)
+
+    def derived_key(self, purpose: str) -> bytes:
+        """A 32-byte key for `purpose`, derived from the one signing key operators share between replicas."""
+        return hmac.new(self.mcp_signing_key.get_secret_value().encode(), purpose.encode(), hashlib.sha256).digest()
+
+
+def _split_commas(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value

@@ -1,4 +1,4 @@
-"""Server assembly: the chosen tools on one MCPServer, sharing one Piggy client for the process's life."""
+"""Server assembly: the selected tools on one MCPServer, sharing one Piggy client for the process's life."""
 
 from __future__ import annotations
 
@@ -9,15 +9,19 @@ from typing import Any
 import httpx
 from mcp.server import MCPServer
 from mcp.server.mcpserver.tools import Tool
+from mcp.server.request_state import RequestStateSecurity
 
 from piggy_mcp import __version__
+from piggy_mcp.audit import AuditTrail
 from piggy_mcp.config import Settings
 from piggy_mcp.piggy import PiggyAPI, PiggyClient
 from piggy_mcp.schema import lean_input_schema, lean_output_schema
+from piggy_mcp.selection import select_tools
 from piggy_mcp.signing import Signer
-from piggy_mcp.tools import TOOLSETS, ToolSpec
+from piggy_mcp.tools import ToolSpec
 from piggy_mcp.tools.base import Runtime
 
+NAME = "piggy-mcp"
 INSTRUCTIONS = """\
 Tools for a Piggy (Leat) loyalty program. Contacts (members) are addressed by uuid. Verify a member's \
 identity (send_contact_verification_email, then verify_login_code) before acting on their account at their \
@@ -26,8 +30,14 @@ preview unless the user is asked directly: show the preview, and only if the use
 confirmation_token. Awarding credits is not idempotent: after an unknown outcome, read the balance first."""
 
 
-def all_tools() -> list[ToolSpec]:
-    return [spec for toolset in TOOLSETS for spec in toolset.tools]
+def settings_tools(settings: Settings) -> list[ToolSpec]:
+    """The tools `settings` selects (read-only mode, toolsets, tools, exclusions)."""
+    return select_tools(
+        read_only=settings.read_only,
+        toolsets=settings.toolsets,
+        tools=settings.tools,
+        exclude_tools=settings.exclude_tools,
+    )
 
 
 def build_server(
@@ -36,14 +46,15 @@ def build_server(
     tools: Iterable[ToolSpec] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> MCPServer[Runtime]:
-    """An MCPServer serving `tools` (default: all) against the Piggy account `settings` names.
+    """An MCPServer serving `tools` (default: those `settings` selects) against the account `settings` names.
 
     `transport` replaces the network, for tests and the sandbox.
     """
+    specs = settings_tools(settings) if tools is None else list(tools)
     client = PiggyClient(settings, transport=transport)
     runtime = Runtime(
         api=PiggyAPI(client),
-        signer=Signer(settings.mcp_signing_key.get_secret_value(), settings.confirmation_ttl),
+        signer=Signer(settings.derived_key("confirmation"), settings.confirmation_ttl),
     )
 
     @asynccontextmanager
@@ -52,13 +63,16 @@ def build_server(
             yield runtime
 
     return MCPServer(
-        name="piggy-mcp",
+        name=NAME,
         title="Piggy loyalty",
         version=__version__,
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         log_level="WARNING",
-        tools=[mcp_tool(spec) for spec in (all_tools() if tools is None else tools)],
+        tools=[mcp_tool(spec) for spec in specs],
+        # Replicas sharing PIGGY_MCP_SIGNING_KEY can resume each other's elicitation rounds.
+        request_state_security=RequestStateSecurity(keys=[settings.derived_key("request-state")]),
+        middleware=[AuditTrail([spec.name for spec in specs if not spec.read_only], settings.audit_log)],
     )
 
 

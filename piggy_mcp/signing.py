@@ -23,8 +23,8 @@ _TOKEN = re.compile(r"c1\.(?P<expires>[0-9]{1,12})\.(?P<signature>[A-Za-z0-9_-]{
 class Signer:
     """Issues and checks confirmation tokens bound to one tool call's exact arguments."""
 
-    def __init__(self, key: str, ttl_seconds: int, clock: Callable[[], float] = time.time) -> None:
-        self._key = key.encode()
+    def __init__(self, key: str | bytes, ttl_seconds: int, clock: Callable[[], float] = time.time) -> None:
+        self._key = key.encode() if isinstance(key, str) else key
         self.ttl_seconds = ttl_seconds
         self._clock = clock
 

@@ -494,7 +494,9 @@ async def test_token_is_refused_by_a_server_with_another_key(piggy: respx.MockRo
 
 
 def _forged(tool: str, args: dict[str, str], *, key: str = SIGNING_KEY, issued_at: float = 1_000.0) -> str:
-    return Signer(key, 600, clock=lambda: issued_at).issue(tool, args)
+    # The server signs with a key derived from PIGGY_MCP_SIGNING_KEY for this purpose.
+    derived = make_settings(mcp_signing_key=key).derived_key("confirmation")
+    return Signer(derived, 600, clock=lambda: issued_at).issue(tool, args)
 
 
 @pytest.mark.parametrize("mode", MODES)

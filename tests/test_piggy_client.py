@@ -30,7 +30,8 @@ from piggy_mcp.piggy.errors import (
     RateLimitedError,
     UpstreamError,
 )
-from piggy_mcp.server import all_tools, build_server
+from piggy_mcp.selection import select_tools
+from piggy_mcp.server import build_server
 from piggy_mcp.tools.base import Runtime
 from tests.conftest import API_KEY, BOOKING, CONTACT_A, CONTACT_B, PROMOTION, SHOP, make_settings
 
@@ -537,8 +538,8 @@ async def test_missing_api_key_lists_tools_and_explains_on_call(piggy: respx.Moc
     anything = piggy.route()
     async with Client(build_server(make_settings(api_key=api_key))) as client:
         listed = await client.list_tools()
-        assert {tool.name for tool in listed.tools} == {spec.name for spec in all_tools()}
-        assert len(listed.tools) == len(all_tools())
+        assert {tool.name for tool in listed.tools} == {spec.name for spec in select_tools()}
+        assert len(listed.tools) == len(select_tools())
         for result in (await balance(client), await award(client)):
             text = text_of(result)
             assert result.is_error

@@ -14,6 +14,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, ConfigDict
 
+from piggy_mcp.audit import note_piggy_error
 from piggy_mcp.piggy import PiggyAPI, PiggyError
 from piggy_mcp.signing import Signer
 
@@ -57,6 +58,7 @@ def piggy_errors() -> Iterator[None]:
     try:
         yield
     except PiggyError as exc:
+        note_piggy_error(type(exc).__name__, exc.code)
         raise ToolError(str(exc)) from None
 
 

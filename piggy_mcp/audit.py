@@ -1,0 +1,116 @@
+"""Audit trail: one JSON line for every call of a tool that can change something in Piggy.
+
+It runs as SDK middleware around `tools/call`, so it also sees calls that end before the tool body runs
+(bad arguments, a refused confirmation token). Arguments are recorded with email addresses masked and
+credentials (login codes, voucher codes, confirmation tokens) redacted. The API key is never in scope here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from collections.abc import Collection, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.types import CallToolResult, InputRequiredResult
+
+_EMAIL = re.compile(r"([^@\s])[^@\s]*@([^@\s]+)")
+REDACTED_ARGUMENTS = frozenset({"code", "confirmation_token"})
+
+
+@dataclass
+class _Call:
+    error: str | None = None
+    piggy_code: int | None = None
+
+
+_current: ContextVar[_Call | None] = ContextVar("piggy_mcp_audit_call", default=None)
+
+
+def note_piggy_error(kind: str, code: int | None) -> None:
+    """Record how Piggy failed the call being audited, if one is."""
+    call = _current.get()
+    if call is not None:
+        call.error, call.piggy_code = kind, code
+
+
+class AuditTrail:
+    """Middleware writing one line per audited tool call to stderr, and to `path` when given."""
+
+    def __init__(self, audited_tools: Collection[str], path: Path | None = None) -> None:
+        self._audited = frozenset(audited_tools)
+        self._path = path
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        params = ctx.params or {}
+        tool = params.get("name")
+        if ctx.method != "tools/call" or tool not in self._audited:
+            return await call_next(ctx)
+        call = _Call()
+        reset = _current.set(call)
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            result = await call_next(ctx)
+            outcome = _outcome(result, call)
+            return result
+        finally:
+            _current.reset(reset)
+            self._write(
+                {
+                    "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                    "event": "tool_call",
+                    "tool": tool,
+                    "arguments": mask(params.get("arguments") or {}),
+                    "outcome": outcome,
+                    "error": call.error,
+                    "piggy_code": call.piggy_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                }
+            )
+
+    def _write(self, record: Mapping[str, Any]) -> None:
+        line = json.dumps(record, separators=(",", ":"), default=str) + "\n"
+        _emit(sys.stderr, line)
+        if self._path is not None:
+            with self._path.open("a", encoding="utf-8") as file:
+                _emit(file, line)
+
+
+def _emit(stream: TextIO, line: str) -> None:
+    stream.write(line)
+    stream.flush()
+
+
+def _outcome(result: HandlerResult, call: _Call) -> str:
+    if isinstance(result, InputRequiredResult):
+        return "confirmation_requested"
+    if isinstance(result, CallToolResult):
+        if result.is_error:
+            return "piggy_error" if call.error is not None else "error"
+        status = (result.structured_content or {}).get("status")
+        if status == "confirmation_required":
+            return "confirmation_requested"
+        if status == "cancelled":
+            return "cancelled"
+    return "ok"
+
+
+def mask(value: Any, key: str | None = None) -> Any:
+    """`value` with credentials redacted and email addresses reduced to their first letter and domain."""
+    if key in REDACTED_ARGUMENTS and value is not None:
+        return "[redacted]"
+    if isinstance(value, str):
+        return _EMAIL.sub(r"\1***@\2", value)
+    if isinstance(value, Mapping):
+        return {k: mask(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask(v) for v in value]
+    return value
