@@ -1,4 +1,8 @@
-"""Command line: `piggy-mcp` serves stdio; `piggy-mcp --transport http` serves streamable HTTP."""
+"""Command line.
+
+piggy-mcp [selection] [--transport stdio|http ...]   serve (stdio by default)
+piggy-mcp tools [selection]                          print what would be served, without serving
+"""
 
 from __future__ import annotations
 
@@ -6,24 +10,53 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from pydantic import ValidationError
 
 from piggy_mcp import __version__
-from piggy_mcp.config import Settings
+from piggy_mcp.config import ConfigurationError, Settings
+from piggy_mcp.selection import SelectionError
+
+
+def _selection_flags() -> argparse.ArgumentParser:
+    # Defaults are suppressed so that only flags actually given override the environment.
+    flags = argparse.ArgumentParser(add_help=False)
+    group = flags.add_argument_group("what an agent may do (override PIGGY_READ_ONLY, PIGGY_TOOLSETS, ...)")
+    group.add_argument("--read-only", action="store_true", default=argparse.SUPPRESS, help="serve only read tools")
+    group.add_argument("--toolsets", metavar="A,B", default=argparse.SUPPRESS, help="serve these toolsets")
+    group.add_argument("--tools", metavar="X,Y", default=argparse.SUPPRESS, help="serve these tools too")
+    group.add_argument("--exclude-tools", metavar="X,Y", default=argparse.SUPPRESS, help="never serve these tools")
+    return flags
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    selection = _selection_flags()
     parser = argparse.ArgumentParser(
         prog="piggy-mcp",
         description="MCP server for the Piggy (Leat) loyalty platform. Configure with PIGGY_* environment variables.",
+        parents=[selection],
     )
     parser.add_argument("--transport", choices=("stdio", "http"), default="stdio", help="default: stdio")
     parser.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="HTTP port (default: 8000)")
+    parser.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        help="serve HTTP on a non-loopback address without PIGGY_MCP_AUTH_TOKENS (not recommended)",
+    )
     parser.add_argument("--log-level", default="WARNING", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     parser.add_argument("--version", action="version", version=f"piggy-mcp {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("tools", parents=[selection], help="list the tools these flags would serve, then exit")
     return parser.parse_args(argv)
+
+
+def load_settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {
+        name: getattr(args, name) for name in ("read_only", "toolsets", "tools", "exclude_tools") if hasattr(args, name)
+    }
+    return Settings(**overrides)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -33,19 +66,48 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr, level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
-        settings = Settings()
+        settings = load_settings(args)
+        if args.command == "tools":
+            return print_tools(settings)
+        return serve(settings, args)
     except ValidationError as exc:
         fields = ", ".join("PIGGY_" + str(err["loc"][0]).upper() for err in exc.errors())
-        print(f"piggy-mcp: invalid configuration in {fields}", file=sys.stderr)
-        return 2
+        return _fail(f"invalid configuration in {fields}")
+    except (SelectionError, ConfigurationError) as exc:
+        return _fail(str(exc))
 
+
+def serve(settings: Settings, args: argparse.Namespace) -> int:
     from piggy_mcp.server import build_server
 
-    server = build_server(settings)
-    if args.transport == "http":
-        from piggy_mcp.http_app import serve_http
+    if args.transport == "stdio":
+        build_server(settings).run()
+        return 0
+    from piggy_mcp.http_app import check_exposure, serve_http
 
-        serve_http(server, args.host, args.port)
-    else:
-        server.run()
+    check_exposure(settings, args.host, args.allow_unauthenticated)
+    url = settings.mcp_public_url or f"http://{args.host}:{args.port}"
+    serve_http(build_server(settings, http_url=url.rstrip("/")), settings, host=args.host, port=args.port)
     return 0
+
+
+def print_tools(settings: Settings) -> int:
+    from piggy_mcp.server import settings_tools
+
+    rows = [(spec.name, spec.toolset, _kind(spec.annotations)) for spec in settings_tools(settings)]
+    width = max((len(name) for name, _, _ in rows), default=4)
+    print(f"{'tool':<{width}}  {'toolset':<10}  kind")
+    for name, toolset, kind in rows:
+        print(f"{name:<{width}}  {toolset:<10}  {kind}")
+    return 0
+
+
+def _kind(annotations: Any) -> str:
+    if annotations.read_only_hint:
+        return "read"
+    return "destructive" if annotations.destructive_hint else "write"
+
+
+def _fail(message: str) -> int:
+    print(f"piggy-mcp: {message}", file=sys.stderr)
+    return 2

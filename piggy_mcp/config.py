@@ -11,6 +11,11 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+
+class ConfigurationError(Exception):
+    """The server must not start as configured."""
+
+
 # Comma-separated in the environment: PIGGY_TOOLSETS=contacts,loyalty
 CommaList = Annotated[list[str], NoDecode]
 
@@ -52,6 +57,7 @@ class Settings(BaseSettings):
     )
     confirmation_ttl: int = Field(default=600, ge=30, le=3600, description="Seconds a confirmation token is valid.")
     mcp_auth_tokens: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    mcp_public_url: str | None = Field(default=None, description="URL clients reach the server at, if proxied.")
     mcp_allowed_hosts: CommaList = Field(default_factory=list)
     mcp_allowed_origins: CommaList = Field(default_factory=list)
 

@@ -1,7 +1,10 @@
-"""Streamable HTTP hosting: the MCP endpoint at /mcp, a health check, DNS-rebinding protection."""
+"""Streamable HTTP hosting: the MCP endpoint at /mcp, an open health check, DNS-rebinding protection,
+bearer-token authentication, and a refusal to expose an unauthenticated server beyond loopback."""
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 from typing import Any
 
 from mcp.server import MCPServer
@@ -10,32 +13,69 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+from piggy_mcp.config import ConfigurationError, Settings
+
+log = logging.getLogger(__name__)
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 
 
-def transport_security(host: str) -> TransportSecuritySettings:
-    """Protection stays on for every bind address (the SDK turns it off for non-loopback hosts unless told)."""
-    names = list(LOOPBACK_HOSTS)
-    if host not in ("0.0.0.0", "::", "127.0.0.1", "localhost", "::1"):
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(settings: Settings, host: str, allow_unauthenticated: bool) -> None:
+    """Refuse to serve Piggy's full access on a reachable address without authentication."""
+    if settings.mcp_auth_tokens or is_loopback(host):
+        return
+    if not allow_unauthenticated:
+        raise ConfigurationError(
+            f"refusing to serve HTTP on {host} without authentication: set PIGGY_MCP_AUTH_TOKENS, "
+            "or pass --allow-unauthenticated if something in front of piggy-mcp authenticates callers"
+        )
+    log.warning("serving HTTP on %s WITHOUT authentication (--allow-unauthenticated)", host)
+
+
+def transport_security(settings: Settings, host: str) -> TransportSecuritySettings:
+    """DNS-rebinding protection stays on for every bind address (the SDK drops it for non-loopback hosts)."""
+    names = list(LOOPBACK_NAMES)
+    if host not in WILDCARD_HOSTS and not is_loopback(host):
         names.append(f"[{host}]" if ":" in host else host)
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
-        allowed_hosts=[f"{name}:*" for name in names],
-        allowed_origins=[f"http://{name}:*" for name in names],
+        allowed_hosts=[f"{name}:*" for name in names] + settings.mcp_allowed_hosts,
+        allowed_origins=[f"http://{name}:*" for name in names] + settings.mcp_allowed_origins,
     )
 
 
-def build_http_app(server: MCPServer[Any], host: str = "127.0.0.1") -> Starlette:
+def build_http_app(server: MCPServer[Any], settings: Settings, host: str = "127.0.0.1") -> Starlette:
     @server.custom_route("/healthz", methods=["GET"], include_in_schema=False)  # type: ignore[untyped-decorator]
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     return server.streamable_http_app(
-        streamable_http_path="/mcp", transport_security=transport_security(host), host=host
+        streamable_http_path="/mcp",
+        # No per-process session state for older clients, so replicas behind one URL act as one server.
+        stateless_http=True,
+        transport_security=transport_security(settings, host),
+        host=host,
     )
 
 
-def serve_http(server: MCPServer[Any], host: str, port: int) -> None:
+def serve_http(server: MCPServer[Any], settings: Settings, *, host: str, port: int) -> None:
     import uvicorn  # only the HTTP transport needs it
 
-    uvicorn.run(build_http_app(server, host), host=host, port=port, log_level="warning", timeout_graceful_shutdown=10)
+    uvicorn.run(
+        build_http_app(server, settings, host),
+        host=host,
+        port=port,
+        log_level="warning",
+        # In-flight calls get this long to finish on SIGTERM; then the lifespan closes the Piggy client.
+        timeout_graceful_shutdown=20,
+    )

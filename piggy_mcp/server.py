@@ -8,11 +8,13 @@ from typing import Any
 
 import httpx
 from mcp.server import MCPServer
+from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.request_state import RequestStateSecurity
 
 from piggy_mcp import __version__
 from piggy_mcp.audit import AuditTrail
+from piggy_mcp.auth import StaticTokenVerifier
 from piggy_mcp.config import Settings
 from piggy_mcp.piggy import PiggyAPI, PiggyClient
 from piggy_mcp.schema import lean_input_schema, lean_output_schema
@@ -45,10 +47,12 @@ def build_server(
     *,
     tools: Iterable[ToolSpec] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    http_url: str | None = None,
 ) -> MCPServer[Runtime]:
     """An MCPServer serving `tools` (default: those `settings` selects) against the account `settings` names.
 
-    `transport` replaces the network, for tests and the sandbox.
+    `transport` replaces the network, for tests and the sandbox. `http_url` is where the server will be
+    reached over HTTP; with PIGGY_MCP_AUTH_TOKENS set, callers there must present one of the tokens.
     """
     specs = settings_tools(settings) if tools is None else list(tools)
     client = PiggyClient(settings, transport=transport)
@@ -62,6 +66,14 @@ def build_server(
         async with client:
             yield runtime
 
+    auth: dict[str, Any] = {}
+    if http_url is not None and settings.mcp_auth_tokens:
+        auth = {
+            "token_verifier": StaticTokenVerifier(settings.mcp_auth_tokens),
+            "auth": AuthSettings.model_validate(
+                {"issuer_url": http_url, "resource_server_url": f"{http_url}/mcp", "validate_token_resource": False}
+            ),
+        }
     return MCPServer(
         name=NAME,
         title="Piggy loyalty",
@@ -73,6 +85,7 @@ def build_server(
         # Replicas sharing PIGGY_MCP_SIGNING_KEY can resume each other's elicitation rounds.
         request_state_security=RequestStateSecurity(keys=[settings.derived_key("request-state")]),
         middleware=[AuditTrail([spec.name for spec in specs if not spec.read_only], settings.audit_log)],
+        **auth,
     )
 
 

@@ -88,7 +88,9 @@ def fake_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     async def sleep(delay: float) -> None:
         slept.append(delay)
 
-    monkeypatch.setattr(client_module, "anyio", SimpleNamespace(sleep=sleep))
+    real = client_module.anyio
+    fake = SimpleNamespace(sleep=sleep, Semaphore=real.Semaphore, move_on_after=real.move_on_after)
+    monkeypatch.setattr(client_module, "anyio", fake)
     return slept
 
 

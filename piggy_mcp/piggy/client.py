@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, NamedTuple
@@ -47,6 +48,7 @@ class PiggyClient:
         self._settings = settings
         self._transport = transport
         self._http: httpx.AsyncClient | None = None
+        self._slots: anyio.Semaphore | None = None
 
     async def __aenter__(self) -> PiggyClient:
         return self
@@ -65,6 +67,7 @@ class PiggyClient:
             key = self._settings.api_key
             if key is None or not key.get_secret_value():
                 raise errors.NotConfiguredError()
+            self._slots = anyio.Semaphore(self._settings.max_concurrent_requests)
             self._http = httpx.AsyncClient(
                 base_url=self._settings.base_url.rstrip("/") + API_PREFIX,
                 headers={
@@ -121,9 +124,10 @@ class PiggyClient:
             error: errors.PiggyError
             retry_after: float | None = None
             try:
-                response = await http.request(
-                    method, path, params=query, json=json, timeout=min(settings.timeout, max(remaining, 0.1))
-                )
+                async with self._slot():
+                    response = await http.request(
+                        method, path, params=query, json=json, timeout=min(settings.timeout, max(remaining, 0.1))
+                    )
             except httpx.HTTPError as exc:
                 log.info(
                     "piggy %s %s failed after %.2fs: %s", method, path, time.monotonic() - started, type(exc).__name__
@@ -156,6 +160,19 @@ class PiggyClient:
             if time.monotonic() + delay >= deadline:
                 raise error
             await anyio.sleep(delay)
+
+    @asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        """Bound the requests in flight, so a burst of agents cannot hammer the account."""
+        assert self._slots is not None
+        with anyio.move_on_after(self._settings.queue_timeout) as waiting:
+            await self._slots.acquire()
+        if waiting.cancelled_caught:
+            raise errors.BusyError()
+        try:
+            yield
+        finally:
+            self._slots.release()
 
 
 def _query(params: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -142,6 +142,13 @@ class RateLimitedError(PiggyError):
         super().__init__(**kwargs)
 
 
+class BusyError(PiggyError):
+    """This process already has as many requests to Piggy in flight as it allows."""
+
+    summary = "piggy-mcp is busy: too many requests to Piggy are in flight. Nothing was sent."
+    default_next_step = "Try again in a few seconds."
+
+
 class UpstreamError(PiggyError):
     """Piggy or the network failed before an answer could be trusted (5xx, timeouts, refused connections)."""
 

@@ -18,6 +18,7 @@ from typing import Any, Literal, Protocol
 from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.resolve import Elicit
+from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, Field
 
 from piggy_mcp.tools.base import piggy_errors, runtime
@@ -86,7 +87,12 @@ def _can_elicit(ctx: Context[Any, Any]) -> bool:
     capabilities = ctx.client_capabilities
     elicitation = capabilities.elicitation if capabilities is not None else None
     # A bare `elicitation: {}` predates modes and means form support; url-only does not.
-    return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
+    if elicitation is None or (elicitation.form is None and elicitation.url is not None):
+        return False
+    # Before 2026-07-28 the question is a server-to-client request, which needs a back-channel
+    # (absent e.g. with JSON responses); from 2026-07-28 it rides the result and the client's retry.
+    version = ctx.protocol_version
+    return (version is not None and is_version_at_least(version, "2026-07-28")) or ctx.session.can_send_request
 
 
 class ConfirmableResult(BaseModel):
