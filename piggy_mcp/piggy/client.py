@@ -119,45 +119,30 @@ class PiggyClient:
         attempt = 0
         while True:
             attempt += 1
-            remaining = deadline - time.monotonic()
             started = time.monotonic()
-            error: errors.PiggyError
-            retry_after: float | None = None
+            timeout = min(settings.timeout, max(deadline - started, 0.1))
             try:
                 async with self._slot():
-                    response = await http.request(
-                        method, path, params=query, json=json, timeout=min(settings.timeout, max(remaining, 0.1))
-                    )
+                    response = await http.request(method, path, params=query, json=json, timeout=timeout)
             except httpx.HTTPError as exc:
                 log.info(
                     "piggy %s %s failed after %.2fs: %s", method, path, time.monotonic() - started, type(exc).__name__
                 )
                 if not is_read and not isinstance(exc, _NOT_SENT):
                     raise errors.OutcomeUnknownError(_network_text(exc), next_step=if_unknown) from None
-                error = errors.UpstreamError(_network_text(exc))
-                retryable = True
+                error: errors.PiggyError = errors.UpstreamError(_network_text(exc))
+                retryable, delay = True, _backoff(attempt)
             else:
                 log.info("piggy %s %s -> %s in %.2fs", method, path, response.status_code, time.monotonic() - started)
                 if response.is_success:
                     return _unwrap(response, require_data)
+                if not is_read and response.status_code in (500, 502, 504):
+                    raise errors.OutcomeUnknownError(f"HTTP {response.status_code} from Piggy", next_step=if_unknown)
                 retry_after = _retry_after(response)
                 error = errors.from_response(response.status_code, _json_or_none(response), retry_after)
-                if not is_read and response.status_code in (500, 502, 504):
-                    raise errors.OutcomeUnknownError(
-                        f"HTTP {response.status_code} from Piggy", next_step=if_unknown
-                    ) from None
-                retryable = is_read and (
-                    response.status_code in _RETRYABLE_STATUS
-                    or (
-                        response.status_code == 429
-                        and retry_after is not None
-                        and retry_after <= settings.max_retry_after
-                    )
-                )
-            if not retryable or attempt >= settings.max_attempts:
-                raise error
-            delay = retry_after if retry_after is not None else _backoff(attempt)
-            if time.monotonic() + delay >= deadline:
+                retryable = is_read and _may_retry(response.status_code, retry_after, settings.max_retry_after)
+                delay = retry_after if retry_after is not None else _backoff(attempt)
+            if not retryable or attempt >= settings.max_attempts or time.monotonic() + delay >= deadline:
                 raise error
             await anyio.sleep(delay)
 
@@ -173,6 +158,13 @@ class PiggyClient:
             yield
         finally:
             self._slots.release()
+
+
+def _may_retry(status: int, retry_after: float | None, max_retry_after: float) -> bool:
+    """For a read: gateway trouble and maintenance pass; a 429 only if its wait is short."""
+    if status == 429:
+        return retry_after is not None and retry_after <= max_retry_after
+    return status in _RETRYABLE_STATUS
 
 
 def _query(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
