@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
-from mcp.types import CallToolResult, InputRequiredResult
+from pydantic import BaseModel
 
 _EMAIL = re.compile(r"([^@\s])[^@\s]*@([^@\s]+)")
 REDACTED_ARGUMENTS = frozenset({"code", "confirmation_token"})
@@ -90,17 +90,24 @@ def _emit(stream: TextIO, line: str) -> None:
 
 
 def _outcome(result: HandlerResult, call: _Call) -> str:
-    if isinstance(result, InputRequiredResult):
+    wire = wire_form(result)
+    if wire.get("resultType") == "input_required":
         return "confirmation_requested"
-    if isinstance(result, CallToolResult):
-        if result.is_error:
-            return "piggy_error" if call.error is not None else "error"
-        status = (result.structured_content or {}).get("status")
-        if status == "confirmation_required":
-            return "confirmation_requested"
-        if status == "cancelled":
-            return "cancelled"
+    if wire.get("isError"):
+        return "piggy_error" if call.error is not None else "error"
+    status = (wire.get("structuredContent") or {}).get("status")
+    if status == "confirmation_required":
+        return "confirmation_requested"
+    if status == "cancelled":
+        return "cancelled"
     return "ok"
+
+
+def wire_form(result: HandlerResult) -> Mapping[str, Any]:
+    """A handler result as it goes on the wire (middleware may see a model or its serialized dict)."""
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return result or {}
 
 
 def mask(value: Any, key: str | None = None) -> Any:

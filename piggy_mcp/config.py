@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     max_concurrent_requests: int = Field(default=8, ge=1, le=100, description="Requests to Piggy in flight at once.")
     queue_timeout: float = Field(default=5.0, gt=0, le=20, description="Seconds a request may wait for a free slot.")
 
+    sandbox: bool = Field(default=False, description="Serve against the built-in simulated Piggy account.")
+
     # What an agent may do
     read_only: bool = False
     toolsets: CommaList = Field(default_factory=list)

@@ -9,11 +9,13 @@ from typing import Any
 import httpx
 from mcp.server import MCPServer
 from mcp.server.auth.settings import AuthSettings
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.request_state import RequestStateSecurity
+from pydantic import SecretStr
 
 from piggy_mcp import __version__
-from piggy_mcp.audit import AuditTrail
+from piggy_mcp.audit import AuditTrail, wire_form
 from piggy_mcp.auth import StaticTokenVerifier
 from piggy_mcp.config import Settings
 from piggy_mcp.piggy import PiggyAPI, PiggyClient
@@ -24,6 +26,7 @@ from piggy_mcp.tools import ToolSpec
 from piggy_mcp.tools.base import Runtime
 
 NAME = "piggy-mcp"
+SANDBOX_NOTICE = "SANDBOX: simulated data from piggy-mcp's built-in Piggy simulator, not a real loyalty account."
 INSTRUCTIONS = """\
 Tools for a Piggy (Leat) loyalty program. Contacts (members) are addressed by uuid. Verify a member's \
 identity (send_contact_verification_email, then verify_login_code) before acting on their account at their \
@@ -55,6 +58,12 @@ def build_server(
     reached over HTTP; with PIGGY_MCP_AUTH_TOKENS set, callers there must present one of the tokens.
     """
     specs = settings_tools(settings) if tools is None else list(tools)
+    middleware: list[Any] = [AuditTrail([spec.name for spec in specs if not spec.read_only], settings.audit_log)]
+    instructions = INSTRUCTIONS
+    if settings.sandbox:
+        settings, transport = _sandboxed(settings)
+        middleware.append(sandbox_notice)
+        instructions = f"{SANDBOX_NOTICE}\n\n{INSTRUCTIONS}"
     client = PiggyClient(settings, transport=transport)
     runtime = Runtime(
         api=PiggyAPI(client),
@@ -78,15 +87,33 @@ def build_server(
         name=NAME,
         title="Piggy loyalty",
         version=__version__,
-        instructions=INSTRUCTIONS,
+        instructions=instructions,
         lifespan=lifespan,
         log_level="WARNING",
         tools=[mcp_tool(spec) for spec in specs],
         # Replicas sharing PIGGY_MCP_SIGNING_KEY can resume each other's elicitation rounds.
         request_state_security=RequestStateSecurity(keys=[settings.derived_key("request-state")]),
-        middleware=[AuditTrail([spec.name for spec in specs if not spec.read_only], settings.audit_log)],
+        middleware=middleware,
         **auth,
     )
+
+
+def _sandboxed(settings: Settings) -> tuple[Settings, httpx.AsyncBaseTransport]:
+    """Settings and an in-process transport for the built-in simulated Piggy (imported only when used)."""
+    from piggy_mcp.sandbox import create_app
+
+    key = "sandbox"
+    local = settings.model_copy(update={"api_key": SecretStr(key), "base_url": "http://sandbox.invalid"})
+    return local, httpx.ASGITransport(create_app(api_key=key))
+
+
+async def sandbox_notice(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+    """Every tool result from the sandbox says so, so that no one mistakes it for a real account."""
+    result = await call_next(ctx)
+    wire = wire_form(result)
+    if ctx.method != "tools/call" or "content" not in wire:
+        return result
+    return {**wire, "content": [*wire["content"], {"type": "text", "text": SANDBOX_NOTICE}]}
 
 
 def mcp_tool(spec: ToolSpec) -> Tool:
