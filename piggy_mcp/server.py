@@ -19,6 +19,7 @@ from piggy_mcp.audit import AuditTrail, wire_form
 from piggy_mcp.auth import StaticTokenVerifier
 from piggy_mcp.config import Settings
 from piggy_mcp.piggy import PiggyAPI, PiggyClient
+from piggy_mcp.prompts import INSTRUCTIONS, register_prompts
 from piggy_mcp.schema import lean_input_schema, lean_output_schema
 from piggy_mcp.selection import select_tools
 from piggy_mcp.signing import Signer
@@ -27,12 +28,6 @@ from piggy_mcp.tools.base import Runtime
 
 NAME = "piggy-mcp"
 SANDBOX_NOTICE = "SANDBOX: simulated data from piggy-mcp's built-in Piggy simulator, not a real loyalty account."
-INSTRUCTIONS = """\
-Tools for a Piggy (Leat) loyalty program. Contacts (members) are addressed by uuid. Verify a member's \
-identity (send_contact_verification_email, then verify_login_code) before acting on their account at their \
-request. Merges and claims are irreversible and asynchronous; they return status=confirmation_required with a \
-preview unless the user is asked directly: show the preview, and only if the user agrees call again with the \
-confirmation_token. Awarding credits is not idempotent: after an unknown outcome, read the balance first."""
 
 
 def settings_tools(settings: Settings) -> list[ToolSpec]:
@@ -83,7 +78,7 @@ def build_server(
                 {"issuer_url": http_url, "resource_server_url": f"{http_url}/mcp", "validate_token_resource": False}
             ),
         }
-    return MCPServer(
+    server = MCPServer(
         name=NAME,
         title="Piggy loyalty",
         version=__version__,
@@ -96,6 +91,8 @@ def build_server(
         middleware=middleware,
         **auth,
     )
+    register_prompts(server)
+    return server
 
 
 def _sandboxed(settings: Settings) -> tuple[Settings, httpx.AsyncBaseTransport]:

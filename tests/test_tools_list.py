@@ -40,14 +40,44 @@ EXPECTED_TOOLS = frozenset(
         "send_contact_verification_email",
         "update_booking",
         "verify_login_code",
+        # Member flows beyond the fourteen operations.
+        "find_contact",
+        "get_contact",
+        "update_contact",
+        "list_contact_attributes",
+        "list_loyalty_transactions",
+        "list_shops",
+        "list_rewards",
+        "redeem_reward",
+        "reverse_credit_reception",
+        "list_promotions",
+        "list_contact_vouchers",
+        "redeem_voucher",
     }
 )
 READ_ONLY_TOOLS = frozenset(
-    {"get_contact_auth_token", "get_contact_credit_balance", "find_voucher_by_code", "list_forms", "list_perks"}
+    {
+        "get_contact_auth_token",
+        "get_contact_credit_balance",
+        "find_voucher_by_code",
+        "list_forms",
+        "list_perks",
+        "find_contact",
+        "get_contact",
+        "list_contact_attributes",
+        "list_loyalty_transactions",
+        "list_shops",
+        "list_rewards",
+        "list_promotions",
+        "list_contact_vouchers",
+    }
 )
-DESTRUCTIVE_TOOLS = frozenset({"merge_contacts", "claim_anonymous_contact"})
+# Exactly the tools that ask the user to confirm first.
+DESTRUCTIVE_TOOLS = frozenset(
+    {"merge_contacts", "claim_anonymous_contact", "redeem_reward", "reverse_credit_reception"}
+)
 # Their descriptions tell the model "not idempotent"; the annotation must agree.
-NOT_IDEMPOTENT_TOOLS = frozenset({"create_credit_reception", "create_vouchers_batch"})
+NOT_IDEMPOTENT_TOOLS = frozenset({"create_credit_reception", "create_vouchers_batch", "redeem_voucher"})
 HINTS = ("readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint")
 
 # Every argument that names a Piggy object by uuid (it becomes part of a URL path or a reference).
@@ -59,11 +89,20 @@ UUID_ARGS = {
     "create_credit_reception": {"contact_uuid", "shop_uuid", "pos_transaction_uuid"},
     "create_vouchers_batch": {"promotion_uuid", "contact_uuid"},
     "update_booking": {"booking_uuid"},
+    "get_contact": {"contact_uuid"},
+    "update_contact": {"contact_uuid"},
+    "list_loyalty_transactions": {"contact_uuid"},
+    "list_rewards": {"contact_uuid", "shop_uuid"},
+    "redeem_reward": {"contact_uuid", "reward_uuid", "shop_uuid"},
+    "reverse_credit_reception": {"credit_reception_uuid", "contact_uuid"},
+    "list_contact_vouchers": {"contact_uuid", "promotion_uuid"},
+    "redeem_voucher": {"contact_uuid", "shop_uuid"},
 }
 EMAIL_ARGS = {
     "send_contact_verification_email": "email",
     "verify_login_code": "email",
     "claim_anonymous_contact": "email",
+    "find_contact": "email",
 }
 DATA_TYPES = {
     "url", "text", "date", "phone", "float", "color", "email", "number", "select", "boolean", "rich_text",
@@ -116,9 +155,9 @@ def arg(tool: dict[str, Any], name: str) -> dict[str, Any]:
 # Names, titles, descriptions -------------------------------------------------------------------------------
 
 
-async def test_lists_exactly_the_fourteen_tools(mcp_client: Client) -> None:
+async def test_lists_exactly_the_expected_tools(mcp_client: Client) -> None:
     names = [tool.name for tool in await list_all_tools(mcp_client)]
-    assert len(names) == 14, names
+    assert len(names) == 26, names
     assert len(set(names)) == len(names), f"duplicate tool names: {names}"
     assert set(names) == EXPECTED_TOOLS
 
@@ -151,7 +190,7 @@ async def test_read_tools_are_read_only_and_only_they(mcp_client: Client) -> Non
         assert tools[name]["annotations"]["idempotentHint"] is True, f"reading twice is harmless: {name}"
 
 
-async def test_only_merge_and_claim_are_destructive(mcp_client: Client) -> None:
+async def test_only_the_confirmed_tools_are_destructive(mcp_client: Client) -> None:
     tools = await tools_by_name(mcp_client)
     destructive = {name for name, tool in tools.items() if tool["annotations"]["destructiveHint"] is True}
     assert destructive == DESTRUCTIVE_TOOLS
@@ -220,6 +259,12 @@ async def test_numeric_and_list_bounds(mcp_client: Client) -> None:
     assert (people["type"], people["minimum"]) == ("integer", 1)
     products = arg(tools["find_or_create_products"], "products")
     assert (products["type"], products["minItems"], products["maxItems"]) == ("array", 1, 100)
+    for name, most in [("list_loyalty_transactions", 100), ("list_contact_vouchers", 100)]:
+        limit, page = arg(tools[name], "limit"), arg(tools[name], "page")
+        assert (limit["type"], limit["minimum"], limit["maximum"]) == ("integer", 1, most), name
+        assert (page["type"], page["minimum"]) == ("integer", 1), name
+    attributes = arg(tools["update_contact"], "attributes")
+    assert (attributes["type"], attributes["minProperties"], attributes["maxProperties"]) == ("object", 1, 50)
 
 
 async def test_enums(mcp_client: Client) -> None:
@@ -229,6 +274,10 @@ async def test_enums(mcp_client: Client) -> None:
     assert set(data_type["enum"]) == DATA_TYPES
     assert set(arg(tools["list_forms"], "status")["enum"]) == {"PUBLISHED", "DRAFT", "BIN"}
     assert set(arg(tools["list_forms"], "type")["enum"]) == {"PUBLIC", "PRIVATE"}
+    assert set(arg(tools["list_loyalty_transactions"], "type")["enum"]) == {"credit_receptions", "reward_receptions"}
+    assert set(arg(tools["list_contact_vouchers"], "status")["enum"]) == {
+        "ACTIVE", "REDEEMED", "EXPIRED", "DEACTIVATED", "INACTIVE", "LOCKED"
+    }  # fmt: skip
 
 
 # (tool, arguments, the argument the schema must reject)
@@ -245,6 +294,16 @@ BAD_CALLS = [
         "products",
     ),
     ("update_booking", {"booking_uuid": CONTACT_A, "number_of_people": 0}, "number_of_people"),
+    ("find_contact", {"email": "jane@"}, "email"),
+    ("update_contact", {"contact_uuid": CONTACT_A, "attributes": {}}, "attributes"),
+    ("update_contact", {"contact_uuid": CONTACT_A, "attributes": {"firstname": {"a": 1}}}, "attributes"),
+    ("list_loyalty_transactions", {"contact_uuid": CONTACT_A, "limit": 101}, "limit"),
+    ("list_loyalty_transactions", {"contact_uuid": CONTACT_A, "type": "credit_reception"}, "type"),
+    ("list_contact_vouchers", {"contact_uuid": CONTACT_A, "status": "USED"}, "status"),
+    ("list_contact_vouchers", {"contact_uuid": CONTACT_A, "page": 0}, "page"),
+    ("list_rewards", {"shop_uuid": "shop-1"}, "shop_uuid"),
+    ("redeem_voucher", {"code": ""}, "code"),
+    ("reverse_credit_reception", {"credit_reception_uuid": "../x", "contact_uuid": CONTACT_A}, "credit_reception_uuid"),
 ]
 
 

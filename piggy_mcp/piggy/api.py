@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from piggy_mcp.piggy.client import PiggyClient
 from piggy_mcp.piggy.errors import InvalidInputError, UpstreamError
@@ -33,6 +33,17 @@ def _compact(body: Mapping[str, Any]) -> JSON:
     return {k: v for k, v in body.items() if v is not None}
 
 
+def _opt_id(value: str | None) -> str | None:
+    return _id(value) if value is not None else None
+
+
+class Page(NamedTuple):
+    """One page of a paginated list: the items, and Piggy's `meta` (its keys differ by endpoint, §2.4)."""
+
+    items: list[JSON]
+    meta: JSON
+
+
 class PiggyAPI:
     """Piggy's OAuth client API, as typed calls over one `PiggyClient`."""
 
@@ -47,6 +58,15 @@ class PiggyAPI:
 
     async def find_contact_by_email(self, email: str) -> JSON:
         data: JSON = await self._client.get("/contacts/find-one-by", {"email": email})
+        return data
+
+    async def update_contact(self, contact_uuid: str, attributes: Mapping[str, Any]) -> JSON:
+        data: JSON = await self._client.send(
+            "PUT",
+            f"/contacts/{_id(contact_uuid)}",
+            {"attributes": dict(attributes)},
+            if_unknown="Updating sets the same values again: it is safe to call again.",
+        )
         return data
 
     async def get_credit_balance(self, contact_uuid: str) -> JSON:
@@ -104,6 +124,10 @@ class PiggyAPI:
         return token
 
     # Contact attributes -------------------------------------------------------------------------
+
+    async def list_contact_attributes(self) -> list[JSON]:
+        data: list[JSON] = await self._client.get("/contact-attributes")
+        return data
 
     async def create_contact_attribute(
         self,
@@ -170,7 +194,89 @@ class PiggyAPI:
         )
         return data
 
+    async def reverse_credit_reception(self, credit_reception_uuid: str) -> Any:
+        # Any 2xx means done: an odd body must not read as a failure the model would retry.
+        return await self._client.send(
+            "POST",
+            f"/credit-receptions/{_id(credit_reception_uuid)}/reverse",
+            None,
+            if_unknown=(
+                "List the contact's loyalty transactions: an opposite credit reception means the reversal went "
+                "through. Do not reverse again before checking."
+            ),
+            require_data=False,
+        )
+
+    async def list_loyalty_transactions(
+        self,
+        contact_uuid: str,
+        transaction_type: str | None = None,
+        page: int | None = None,
+        limit: int | None = None,
+    ) -> Page:
+        params = {"contact_uuid": _id(contact_uuid), "type": transaction_type, "page": page, "limit": limit}
+        return await self._page("/loyalty-transactions", params)
+
+    async def list_shops(self) -> list[JSON]:
+        data: list[JSON] = await self._client.get("/shops")
+        return data
+
+    # Rewards ------------------------------------------------------------------------------------
+
+    async def list_rewards(self, contact_uuid: str | None = None, shop_uuid: str | None = None) -> list[JSON]:
+        params = {"contact_uuid": _opt_id(contact_uuid), "shop_uuid": _opt_id(shop_uuid)}
+        data: list[JSON] = await self._client.get("/rewards", params)
+        return data
+
+    async def get_reward(self, reward_uuid: str) -> JSON:
+        data: JSON = await self._client.get(f"/rewards/{_id(reward_uuid)}")
+        return data
+
+    async def create_reward_reception(self, contact_uuid: str, reward_uuid: str, shop_uuid: str) -> Any:
+        # Any 2xx means done: an odd body must not read as a failure the model would retry.
+        return await self._client.send(
+            "POST",
+            "/reward-receptions",
+            {"contact_uuid": _id(contact_uuid), "reward_uuid": _id(reward_uuid), "shop_uuid": _id(shop_uuid)},
+            if_unknown=(
+                "List the contact's loyalty transactions of type reward_receptions: if the reward is there, "
+                "it was redeemed. Do not redeem again before checking."
+            ),
+            require_data=False,
+        )
+
     # Vouchers -----------------------------------------------------------------------------------
+
+    async def list_promotions(self) -> list[JSON]:
+        data: list[JSON] = await self._client.get("/promotions")
+        return data
+
+    async def list_vouchers(
+        self,
+        contact_uuid: str,
+        status: str | None = None,
+        promotion_uuid: str | None = None,
+        page: int | None = None,
+        limit: int | None = None,
+    ) -> Page:
+        params = {
+            "contact_uuid": _id(contact_uuid),
+            "status": status,
+            "promotion_uuid": _opt_id(promotion_uuid),
+            "page": page,
+            "limit": limit,
+        }
+        return await self._page("/vouchers", params)
+
+    async def redeem_voucher(self, code: str, contact_uuid: str | None = None, shop_uuid: str | None = None) -> Any:
+        # UNCONFIRMED: the answer's shape is undocumented (probably the voucher); a 2xx without it still means done.
+        return await self._client.send(
+            "POST",
+            "/vouchers/redeem",
+            _compact({"code": code, "contact_uuid": _opt_id(contact_uuid), "shop_uuid": _opt_id(shop_uuid)}),
+            if_unknown="Find the voucher by its code: status REDEEMED means the redemption went through.",
+            require_data=False,
+        )
 
     async def create_vouchers_batch(
         self,
@@ -262,3 +368,11 @@ class PiggyAPI:
             if_unknown="Updating a booking sets the same values again: it is safe to call again.",
         )
         return data
+
+    # Helpers ------------------------------------------------------------------------------------
+
+    async def _page(self, path: str, params: Mapping[str, Any]) -> Page:
+        envelope = await self._client.request("GET", path, params=params)
+        items = envelope.data if isinstance(envelope.data, list) else []
+        meta = envelope.meta if isinstance(envelope.meta, Mapping) else {}  # Piggy sends [] when empty
+        return Page(items, dict(meta))

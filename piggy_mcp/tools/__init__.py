@@ -1,6 +1,6 @@
 """The tools, grouped by domain into toolsets. The order here is the order of `tools/list`."""
 
-from piggy_mcp.tools import attributes, bookings, catalog, contacts, loyalty, vouchers
+from piggy_mcp.tools import attributes, bookings, catalog, contacts, loyalty, members, rewards, vouchers
 from piggy_mcp.tools.base import Toolset, ToolSpec
 
 TOOLSETS: tuple[Toolset, ...] = (
@@ -10,6 +10,8 @@ TOOLSETS: tuple[Toolset, ...] = (
     vouchers.toolset,
     catalog.toolset,
     bookings.toolset,
+    members.toolset,
+    rewards.toolset,
 )
 
 __all__ = ["TOOLSETS", "ToolSpec", "Toolset"]
