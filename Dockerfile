@@ -1,5 +1,6 @@
-# piggy-mcp in a container. The default command serves stdio (for `docker run -i` from a desktop client);
-# pass `piggy-mcp --transport http --host 0.0.0.0` to serve streamable HTTP on port 8000.
+# piggy-mcp for production: streamable HTTP on port 8000, bearer-token authentication required.
+#   docker run -p 8000:8000 -e PIGGY_API_KEY -e PIGGY_MCP_AUTH_TOKENS -e PIGGY_MCP_SIGNING_KEY piggy-mcp
+# Without PIGGY_MCP_AUTH_TOKENS the container refuses to start. See README.md, "Host it over HTTP".
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -10,9 +11,18 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY piggy_mcp ./piggy_mcp
 # Installed as .ci/run does: pip into a fresh virtual environment, from the project directory.
+# The code stays owned by root: the server cannot modify itself.
 RUN python -m venv /opt/venv && pip install --no-cache-dir -q . \
-    && useradd --create-home --uid 10001 piggy
+    && useradd --system --no-create-home --uid 10001 --user-group --shell /usr/sbin/nologin piggy
 
-USER piggy
+# Numeric, so that Kubernetes' runAsNonRoot can verify it.
+USER 10001:10001
 EXPOSE 8000
-CMD ["piggy-mcp"]
+
+# No curl in slim images: Python checks /healthz (open, no token needed).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
+
+# On SIGTERM (docker stop, Kubernetes) calls in flight get up to 20 s to finish.
+STOPSIGNAL SIGTERM
+CMD ["piggy-mcp", "--transport", "http", "--host", "0.0.0.0", "--port", "8000"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import signal
+import sys
 from typing import Any
 
 from mcp.server import MCPServer
@@ -49,9 +51,14 @@ def transport_security(settings: Settings, host: str) -> TransportSecuritySettin
         names.append(f"[{host}]" if ":" in host else host)
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
-        allowed_hosts=[f"{name}:*" for name in names] + settings.mcp_allowed_hosts,
-        allowed_origins=[f"http://{name}:*" for name in names] + settings.mcp_allowed_origins,
+        allowed_hosts=_with_portless([f"{name}:*" for name in names] + settings.mcp_allowed_hosts),
+        allowed_origins=_with_portless([f"http://{name}:*" for name in names] + settings.mcp_allowed_origins),
     )
+
+
+def _with_portless(patterns: list[str]) -> list[str]:
+    # The SDK's "name:*" matches only when a port is given; behind TLS on 443 clients send none.
+    return patterns + [p.removesuffix(":*") for p in patterns if p.endswith(":*")]
 
 
 def build_http_app(server: MCPServer[Any], settings: Settings, host: str = "127.0.0.1") -> Starlette:
@@ -70,7 +77,13 @@ def build_http_app(server: MCPServer[Any], settings: Settings, host: str = "127.
 
 def serve_http(server: MCPServer[Any], settings: Settings, *, host: str, port: int) -> None:
     import uvicorn  # only the HTTP transport needs it
+    from sse_starlette.sse import AppStatus
 
+    # By default sse-starlette ends every event stream at the first signal, cutting off older clients' calls
+    # in flight; uvicorn's graceful timeout below bounds the shutdown instead.
+    AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]
+    # uvicorn re-raises SIGTERM after a graceful shutdown; a finished shutdown is a clean exit.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         build_http_app(server, settings, host),
         host=host,

@@ -135,7 +135,7 @@ class PiggyClient:
             else:
                 log.info("piggy %s %s -> %s in %.2fs", method, path, response.status_code, time.monotonic() - started)
                 if response.is_success:
-                    return _unwrap(response, require_data)
+                    return _unwrap(response, require_data, if_unknown)
                 if not is_read and response.status_code in (500, 502, 504):
                     raise errors.OutcomeUnknownError(f"HTTP {response.status_code} from Piggy", next_step=if_unknown)
                 retry_after = _retry_after(response)
@@ -174,13 +174,19 @@ def _query(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return {k: (int(v) if isinstance(v, bool) else v) for k, v in params.items() if v is not None}
 
 
-def _unwrap(response: httpx.Response, require_data: bool) -> Envelope:
+def _unwrap(response: httpx.Response, require_data: bool, if_unknown: str | None) -> Envelope:
     body = _json_or_none(response)
     if isinstance(body, Mapping) and "data" in body:
         return Envelope(body["data"], body.get("meta"))
-    if require_data:
+    if not require_data:
+        return Envelope(body, None)
+    if response.request.method == "GET":
         raise errors.UpstreamError("Piggy answered without the expected data envelope")
-    return Envelope(body, None)
+    # A write Piggy accepted but answered oddly most likely took effect: repeating it could apply it twice.
+    raise errors.OutcomeUnknownError(
+        f"Piggy accepted the request (HTTP {response.status_code}) but answered in an unexpected form",
+        next_step=if_unknown,
+    )
 
 
 def _json_or_none(response: httpx.Response) -> Any:

@@ -45,6 +45,13 @@ NEXT_STEP: Mapping[int, str] = {
     80008: "The promotion's voucher limit is reached; fewer or no more vouchers can be created.",
     6003: "Check the reward uuid.",
     1017: "The contact does not have enough credits.",
+    1018: "This reward is out of stock; offer another one.",
+    1019: "The contact reached this reward's claim limit; offer another one.",
+    1052: "This reward is inactive; offer another one.",
+    80005: "This voucher was already redeemed; do not redeem it again.",
+    80006: "This voucher has expired.",
+    80012: "This voucher is deactivated.",
+    80014: "This voucher is not active yet or no longer active.",
 }
 
 

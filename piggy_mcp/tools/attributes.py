@@ -25,11 +25,16 @@ class Option(BaseModel):
     value: Annotated[str, Field(min_length=1, max_length=255, description="Stored on the contact.")]
 
 
+class AttributeOption(Result):
+    label: str | None = None
+    value: str | None = None
+
+
 class ContactAttribute(Result):
     name: str
     label: str | None = None
     type: str | None = None
-    options: list[Option] | None = None
+    options: list[AttributeOption] | None = None
 
 
 @toolset.tool(title="Create contact attribute", annotations=WRITE)

@@ -27,7 +27,7 @@ from piggy_mcp.tools.base import piggy_errors, runtime
 class Confirm(BaseModel):
     """The question asked through elicitation. Flat, as elicitation schemas must be."""
 
-    confirm: bool = Field(title="Go ahead", description="Tick to confirm. This cannot be undone.")
+    confirm: bool = Field(title="Go ahead", description="Tick to confirm.")
 
 
 class Preview(Protocol):
@@ -68,7 +68,7 @@ async def ask(
     with piggy_errors():
         stake = await preview()
     if _can_elicit(ctx):
-        return Elicit(f"{stake.describe()}\n\nThis cannot be undone. Go ahead?", Confirm)
+        return Elicit(f"{stake.describe()}\n\nGo ahead?", Confirm)
     return Pending(stake, signer.issue(tool, args), signer.ttl_seconds)
 
 

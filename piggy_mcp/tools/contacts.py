@@ -106,7 +106,8 @@ class MergePreview(Result):
     def describe(self) -> str:
         return (
             f"Merge contact {self.source.describe()} INTO {self.destination.describe()}. "
-            f"The source contact will stop existing; its credits and history move to the destination."
+            "The source contact will stop existing; its credits and history move to the destination. "
+            "This cannot be undone."
         )
 
 
@@ -183,7 +184,8 @@ class ClaimPreview(Result):
             )
         return (
             f"Claim anonymous contact {self.anonymous_contact.describe()} for {self.email}. A contact with that "
-            f"email already exists, {self.existing_contact.describe()}: Piggy will MERGE the two into one."
+            f"email already exists, {self.existing_contact.describe()}: Piggy will MERGE the two into one. "
+            "This cannot be undone."
         )
 
 
