@@ -72,7 +72,9 @@ class ToolSpec:
 
     @property
     def description(self) -> str:
-        return inspect.cleandoc(self.fn.__doc__ or "")
+        """The docstring, with each paragraph on one line: clients wrap text themselves."""
+        paragraphs = inspect.cleandoc(self.fn.__doc__ or "").split("\n\n")
+        return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
 
     @property
     def read_only(self) -> bool:
