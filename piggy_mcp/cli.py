@@ -37,6 +37,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         description="MCP server for the Piggy (Leat) loyalty platform. Configure with PIGGY_* environment variables.",
         parents=[selection],
     )
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="serve against a built-in simulated Piggy account, no API key needed (PIGGY_SANDBOX=1)",
+    )
     parser.add_argument("--transport", choices=("stdio", "http"), default="stdio", help="default: stdio")
     parser.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="HTTP port (default: 8000)")
@@ -49,12 +55,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--version", action="version", version=f"piggy-mcp {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("tools", parents=[selection], help="list the tools these flags would serve, then exit")
+    sandbox = commands.add_parser("sandbox", help="serve the simulated Piggy API over HTTP, for development")
+    sandbox.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
+    sandbox.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
+    commands.add_parser("demo", help="show the member stories against the sandbox, step by step")
     return parser.parse_args(argv)
 
 
 def load_settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {
-        name: getattr(args, name) for name in ("read_only", "toolsets", "tools", "exclude_tools") if hasattr(args, name)
+        name: getattr(args, name)
+        for name in ("read_only", "toolsets", "tools", "exclude_tools", "sandbox")
+        if hasattr(args, name)
     }
     return Settings(**overrides)
 
@@ -69,6 +81,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(args)
         if args.command == "tools":
             return print_tools(settings)
+        if args.command == "sandbox":
+            return serve_sandbox(args.host, args.port)
+        if args.command == "demo":
+            from piggy_mcp.demo import run_demo
+
+            return run_demo()
         return serve(settings, args)
     except ValidationError as exc:
         fields = ", ".join("PIGGY_" + str(err["loc"][0]).upper() for err in exc.errors())
@@ -88,6 +106,18 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     check_exposure(settings, args.host, args.allow_unauthenticated)
     url = settings.mcp_public_url or f"http://{args.host}:{args.port}"
     serve_http(build_server(settings, http_url=url.rstrip("/")), settings, host=args.host, port=args.port)
+    return 0
+
+
+def serve_sandbox(host: str, port: int) -> int:
+    from piggy_mcp.sandbox import serve
+
+    print(
+        f"Simulated Piggy API at http://{host}:{port} (data resets on restart).\n"
+        f"Point piggy-mcp at it with PIGGY_BASE_URL=http://{host}:{port} PIGGY_API_KEY=sandbox",
+        file=sys.stderr,
+    )
+    serve(host, port, api_key="sandbox")
     return 0
 
 
