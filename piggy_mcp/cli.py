@@ -16,7 +16,6 @@ from pydantic import ValidationError
 
 from piggy_mcp import __version__
 from piggy_mcp.config import ConfigurationError, Settings
-from piggy_mcp.selection import SelectionError
 
 
 def _selection_flags() -> argparse.ArgumentParser:
@@ -91,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as exc:
         fields = ", ".join("PIGGY_" + str(err["loc"][0]).upper() for err in exc.errors())
         return _fail(f"invalid configuration in {fields}")
-    except (SelectionError, ConfigurationError) as exc:
+    except ConfigurationError as exc:  # includes unknown toolset or tool names
         return _fail(str(exc))
 
 

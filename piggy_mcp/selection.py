@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from piggy_mcp.config import SelectionError
 from piggy_mcp.tools import TOOLSETS, Toolset, ToolSpec
 
-
-class SelectionError(ValueError):
-    """An operator named a toolset or tool that does not exist."""
+__all__ = ["SelectionError", "select_tools"]
 
 
 def select_tools(

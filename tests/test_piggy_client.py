@@ -89,7 +89,9 @@ def fake_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
         slept.append(delay)
 
     real = client_module.anyio
-    fake = SimpleNamespace(sleep=sleep, Semaphore=real.Semaphore, move_on_after=real.move_on_after)
+    fake = SimpleNamespace(
+        sleep=sleep, Semaphore=real.Semaphore, move_on_after=real.move_on_after, WouldBlock=real.WouldBlock
+    )
     monkeypatch.setattr(client_module, "anyio", fake)
     return slept
 

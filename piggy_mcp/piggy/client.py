@@ -49,6 +49,8 @@ class PiggyClient:
         self._transport = transport
         self._http: httpx.AsyncClient | None = None
         self._slots: anyio.Semaphore | None = None
+        # Absolute URLs are built here once: cheaper per request than httpx merging a base_url.
+        self._api_url = settings.base_url.rstrip("/") + API_PREFIX
 
     async def __aenter__(self) -> PiggyClient:
         return self
@@ -69,7 +71,6 @@ class PiggyClient:
                 raise errors.NotConfiguredError()
             self._slots = anyio.Semaphore(self._settings.max_concurrent_requests)
             self._http = httpx.AsyncClient(
-                base_url=self._settings.base_url.rstrip("/") + API_PREFIX,
                 headers={
                     "Authorization": f"Bearer {key.get_secret_value()}",
                     "Accept": "application/json",
@@ -123,7 +124,9 @@ class PiggyClient:
             timeout = min(settings.timeout, max(deadline - started, 0.1))
             try:
                 async with self._slot():
-                    response = await http.request(method, path, params=query, json=json, timeout=timeout)
+                    response = await http.request(
+                        method, self._api_url + path, params=query, json=json, timeout=timeout
+                    )
             except httpx.HTTPError as exc:
                 log.info(
                     "piggy %s %s failed after %.2fs: %s", method, path, time.monotonic() - started, type(exc).__name__
@@ -150,10 +153,13 @@ class PiggyClient:
     async def _slot(self) -> AsyncIterator[None]:
         """Bound the requests in flight, so a burst of agents cannot hammer the account."""
         assert self._slots is not None
-        with anyio.move_on_after(self._settings.queue_timeout) as waiting:
-            await self._slots.acquire()
-        if waiting.cancelled_caught:
-            raise errors.BusyError()
+        try:
+            self._slots.acquire_nowait()  # the common case, without setting up a timeout
+        except anyio.WouldBlock:
+            with anyio.move_on_after(self._settings.queue_timeout) as waiting:
+                await self._slots.acquire()
+            if waiting.cancelled_caught:
+                raise errors.BusyError() from None
         try:
             yield
         finally:
