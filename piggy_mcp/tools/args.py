@@ -56,7 +56,6 @@ ConfirmationToken = Annotated[
     str | None,
     Field(
         max_length=200,
-        description="Only when a previous call answered status=confirmation_required and the user agreed: "
-        "the confirmation_token it returned, with the same other arguments.",
+        description="From a confirmation_required result, once the user agreed; other arguments unchanged.",
     ),
 ]

@@ -12,7 +12,7 @@ from typing import Any, ParamSpec, TypeVar
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 
 from piggy_mcp.audit import note_piggy_error
 from piggy_mcp.piggy import PiggyAPI, PiggyError
@@ -46,9 +46,17 @@ def api(ctx: Context[Any, Any]) -> PiggyAPI:
 
 
 class Result(BaseModel):
-    """Base of tool outputs: reads Piggy's JSON, keeping only the declared fields."""
+    """Base of tool outputs: reads Piggy's JSON, keeping only the declared fields.
+
+    Fields without a value are left out of the result: they cost the model tokens and say nothing.
+    """
 
     model_config = ConfigDict(extra="ignore")
+
+    @model_serializer(mode="wrap")
+    def _without_nulls(self, serialize: SerializerFunctionWrapHandler) -> Any:
+        data = serialize(self)
+        return {key: value for key, value in data.items() if value is not None} if isinstance(data, dict) else data
 
 
 @contextmanager

@@ -21,7 +21,7 @@ from mcp.server.mcpserver.resolve import Elicit
 from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, Field
 
-from piggy_mcp.tools.base import piggy_errors, runtime
+from piggy_mcp.tools.base import Result, piggy_errors, runtime
 
 
 class Confirm(BaseModel):
@@ -95,7 +95,7 @@ def _can_elicit(ctx: Context[Any, Any]) -> bool:
     return (version is not None and is_version_at_least(version, "2026-07-28")) or ctx.session.can_send_request
 
 
-class ConfirmableResult(BaseModel):
+class ConfirmableResult(Result):
     """Fields every confirmed tool returns besides its own."""
 
     status: Literal["done", "confirmation_required", "cancelled"]
