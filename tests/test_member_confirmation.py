@@ -149,10 +149,14 @@ def transactions_query(page: int) -> list[tuple[str, str]]:
 async def test_confirmation_is_not_an_argument_the_model_can_fill(server: MCPServer[Runtime], mode: Mode) -> None:
     async with connect(server, mode) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-    for name, own in [("redeem_reward", set(REDEEM_ARGS)), ("reverse_credit_reception", set(REVERSE_ARGS))]:
+    # (tool, its arguments, the required ones); reverse's contact_uuid only enriches the preview.
+    for name, own, required in [
+        ("redeem_reward", set(REDEEM_ARGS), set(REDEEM_ARGS)),
+        ("reverse_credit_reception", set(REVERSE_ARGS), {"credit_reception_uuid"}),
+    ]:
         tool = tools[name]
         assert set(tool.input_schema["properties"]) == own | {"confirmation_token"}
-        assert set(tool.input_schema.get("required", [])) == own
+        assert set(tool.input_schema.get("required", [])) == required
         assert tool.annotations is not None
         assert tool.annotations.destructive_hint is True
         assert tool.annotations.read_only_hint is False
@@ -364,6 +368,7 @@ async def test_reverse_without_elicitation_round_trips_through_a_token(
         pending = structured(await client.call_tool("reverse_credit_reception", REVERSE_ARGS))
         assert pending["status"] == "confirmation_required"
         assert pending["preview"] == {
+            "credit_reception_uuid": RECEPTION,
             "email": EMAIL,
             "balance": BALANCE,
             "credits": RECEPTION_CREDITS,
@@ -384,6 +389,25 @@ async def test_reverse_without_elicitation_round_trips_through_a_token(
             "reverse_credit_reception", {**REVERSE_ARGS, "confirmation_token": pending["confirmation_token"]}
         )
 
+    assert structured(done)["status"] == "done"
+    assert routes.reverse.call_count == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_reverse_without_a_contact_previews_what_happens_and_reads_nothing(
+    server: MCPServer[Runtime], piggy: respx.MockRouter, mode: Mode
+) -> None:
+    routes = fake_reverse(piggy)
+    only_reception = {"credit_reception_uuid": RECEPTION}
+    async with connect(server, mode) as client:
+        pending = structured(await client.call_tool("reverse_credit_reception", only_reception))
+        assert pending["status"] == "confirmation_required"
+        assert pending["preview"] == {"credit_reception_uuid": RECEPTION}
+        # Nothing to read without the contact: Piggy offers no way to read one credit reception.
+        assert [call.request.method for call in piggy.calls] == []
+        done = await client.call_tool(
+            "reverse_credit_reception", {**only_reception, "confirmation_token": pending["confirmation_token"]}
+        )
     assert structured(done)["status"] == "done"
     assert routes.reverse.call_count == 1
 

@@ -180,13 +180,19 @@ SCAN_LIMIT = 100
 
 
 class ReversalPreview(Result):
+    credit_reception_uuid: str
     email: str | None = None
-    balance: int
-    credits: int
+    balance: int | None = None
+    credits: int | None = None
     created_at: str | None = None
-    balance_after: int
+    balance_after: int | None = None
 
     def describe(self) -> str:
+        if self.credits is None:
+            return (
+                f"Reverse credit reception {self.credit_reception_uuid}: Piggy books an opposite reception that "
+                "takes its credits back from the contact who received them."
+            )
         change = f"Take {self.credits} credits back from" if self.credits >= 0 else f"Give {-self.credits} credits to"
         return (
             f"{change} {self.email or 'a contact'}, who has {self.balance} credits, by reversing the credit "
@@ -219,11 +225,15 @@ async def _find_credit_reception(piggy: PiggyAPI, contact_uuid: str, reception_u
     )
 
 
-async def _reversal_preview(piggy: PiggyAPI, contact_uuid: str, reception_uuid: str) -> ReversalPreview:
+async def _reversal_preview(piggy: PiggyAPI, contact_uuid: str | None, reception_uuid: str) -> ReversalPreview:
+    if contact_uuid is None:
+        # Without the contact there is no way to read the reception (see above): the preview says what happens.
+        return ReversalPreview(credit_reception_uuid=reception_uuid)
     contact = Contact.of(await piggy.get_contact(contact_uuid))
     reception = await _find_credit_reception(piggy, contact_uuid, reception_uuid)
     balance, credits = contact.credit_balance or 0, int(reception.get("credits") or 0)
     return ReversalPreview(
+        credit_reception_uuid=reception_uuid,
         email=contact.email,
         balance=balance,
         credits=credits,
@@ -233,7 +243,7 @@ async def _reversal_preview(piggy: PiggyAPI, contact_uuid: str, reception_uuid: 
 
 
 async def _confirm_reversal(
-    ctx: Context[Any, Any], credit_reception_uuid: str, contact_uuid: str, confirmation_token: str | None
+    ctx: Context[Any, Any], credit_reception_uuid: str, contact_uuid: str | None, confirmation_token: str | None
 ) -> Elicit[Confirm] | Any:
     args = {"credit_reception_uuid": credit_reception_uuid, "contact_uuid": contact_uuid}
     return await ask(
@@ -248,9 +258,12 @@ async def _confirm_reversal(
 @toolset.tool(title="Reverse credit reception", annotations=DESTRUCTIVE)
 async def reverse_credit_reception(
     credit_reception_uuid: Annotated[Uuid, Field(description="The credit reception to undo.")],
-    contact_uuid: Annotated[ContactUuid, Field(description="The contact who received those credits.")],
     ctx: Context[Any, Any],
     confirmation: Annotated[ElicitationResult[Confirm], Resolve(_confirm_reversal)],
+    contact_uuid: Annotated[
+        ContactUuid | None,
+        Field(description="Who received those credits: give it for a preview with the amount and balance after."),
+    ] = None,
     confirmation_token: ConfirmationToken = None,
 ) -> ReverseResult:
     """Take back the credits of one credit reception (e.g. a refunded purchase) with an opposite reception.
