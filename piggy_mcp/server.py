@@ -107,8 +107,10 @@ def _sandboxed(settings: Settings) -> tuple[Settings, httpx.AsyncBaseTransport]:
 async def sandbox_notice(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
     """Every tool result from the sandbox says so, so that no one mistakes it for a real account."""
     result = await call_next(ctx)
+    if ctx.method != "tools/call":
+        return result
     wire = wire_form(result)
-    if ctx.method != "tools/call" or "content" not in wire:
+    if "content" not in wire:  # e.g. a question for the user, not yet a result
         return result
     return {**wire, "content": [*wire["content"], {"type": "text", "text": SANDBOX_NOTICE}]}
 
