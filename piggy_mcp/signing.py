@@ -27,6 +27,7 @@ class Signer:
         self._key = key.encode() if isinstance(key, str) else key
         self.ttl_seconds = ttl_seconds
         self._clock = clock
+        self._spent: dict[str, int] = {}  # token -> expiry, for tokens used in this process
 
     def issue(self, tool: str, args: Mapping[str, Any]) -> str:
         expires = int(self._clock()) + self.ttl_seconds
@@ -51,6 +52,20 @@ class Signer:
                 "confirmation_token has expired. Nothing was sent. Call again without confirmation_token "
                 "for a fresh preview, and show it to the user again."
             )
+
+    def redeem(self, token: str, tool: str, args: Mapping[str, Any]) -> None:
+        """`check`, then refuse the token from now on in this process: presenting a token twice (a retry, a
+        repeated message) must not repeat an irreversible action. Replicas do not share this memory; the
+        token's expiry bounds what a replay on another replica could do."""
+        self.check(token, tool, args)
+        now = self._clock()
+        self._spent = {spent: expires for spent, expires in self._spent.items() if expires >= now}
+        if token in self._spent:
+            raise ToolError(
+                "confirmation_token was already used: the action it confirmed was sent once. Nothing was sent now. "
+                "If it must happen again, call without confirmation_token for a fresh preview."
+            )
+        self._spent[token] = int(_TOKEN.fullmatch(token)["expires"])  # type: ignore[index]
 
     def _sign(self, tool: str, args: Mapping[str, Any], expires: int) -> str:
         message = json.dumps([tool, expires, dict(args)], sort_keys=True, separators=(",", ":")).encode()

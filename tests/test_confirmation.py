@@ -744,3 +744,31 @@ def test_tokens_differ_by_call() -> None:
     assert Signer("other", 600, clock=clock).issue("merge_contacts", MERGE_ARGS) != merge
     # The token carries no argument values in the clear.
     assert CONTACT_A not in merge and CONTACT_B not in merge
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_token_confirms_one_write_only(server: MCPServer[Runtime], piggy: respx.MockRouter, mode: Mode) -> None:
+    routes = fake_merge(piggy)
+    async with connect(server, mode) as client:
+        token = structured(await client.call_tool("merge_contacts", MERGE_ARGS))["confirmation_token"]
+        confirmed = {**MERGE_ARGS, "confirmation_token": token}
+        assert structured(await client.call_tool("merge_contacts", confirmed))["status"] == "done"
+        # A retry or a repeated message presents the same token again: refused, nothing sent twice.
+        replay = await client.call_tool("merge_contacts", confirmed)
+    assert replay.is_error
+    assert "already used" in text_of(replay) and "Nothing was sent" in text_of(replay)
+    assert routes.merge.call_count == 1
+
+
+def test_signer_redeems_a_token_once_and_forgets_it_after_expiry() -> None:
+    clock = Clock(1_000_000.0)
+    signer = Signer("k", 60, clock=clock)
+    token = signer.issue("merge_contacts", MERGE_ARGS)
+    signer.redeem(token, "merge_contacts", MERGE_ARGS)
+    with pytest.raises(ToolError, match="already used"):
+        signer.redeem(token, "merge_contacts", MERGE_ARGS)
+    other = signer.issue("claim_anonymous_contact", {"anonymous_contact_uuid": CONTACT_A, "email": "a@b.example"})
+    signer.redeem(other, "claim_anonymous_contact", {"anonymous_contact_uuid": CONTACT_A, "email": "a@b.example"})
+    clock.now = 1_000_061.0
+    with pytest.raises(ToolError, match="expired"):
+        signer.redeem(token, "merge_contacts", MERGE_ARGS)

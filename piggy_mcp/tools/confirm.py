@@ -63,7 +63,7 @@ async def ask(
     """The body of a destructive tool's confirmation resolver; see the module docstring."""
     signer = runtime(ctx).signer
     if token is not None:
-        signer.check(token, tool, args)
+        signer.redeem(token, tool, args)
         return _TokenApproved()
     with piggy_errors():
         stake = await preview()
