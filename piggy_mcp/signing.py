@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import re
+import secrets
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from mcp.server.mcpserver.exceptions import ToolError
 
 _VERSION = "c1"
-_TOKEN = re.compile(r"c1\.(?P<expires>[0-9]{1,12})\.(?P<signature>[A-Za-z0-9_-]{43})")
+_TOKEN = re.compile(r"c1\.(?P<expires>[0-9]{1,12})\.(?P<nonce>[A-Za-z0-9_-]{8})\.(?P<signature>[A-Za-z0-9_-]{43})")
 
 
 class Signer:
@@ -31,7 +32,9 @@ class Signer:
 
     def issue(self, tool: str, args: Mapping[str, Any]) -> str:
         expires = int(self._clock()) + self.ttl_seconds
-        return f"{_VERSION}.{expires}.{self._sign(tool, args, expires)}"
+        # A nonce makes every token unique, so single use refuses replays, not a second preview of the same call.
+        nonce = secrets.token_urlsafe(6)
+        return f"{_VERSION}.{expires}.{nonce}.{self._sign(tool, args, expires, nonce)}"
 
     def check(self, token: str, tool: str, args: Mapping[str, Any]) -> None:
         """Raise a `ToolError` unless `token` was issued by this key for `tool` with exactly `args`."""
@@ -42,7 +45,7 @@ class Signer:
                 "Call again without confirmation_token to get a fresh preview and token."
             )
         expires = int(match["expires"])
-        if not hmac.compare_digest(match["signature"], self._sign(tool, args, expires)):
+        if not hmac.compare_digest(match["signature"], self._sign(tool, args, expires, match["nonce"])):
             raise ToolError(
                 "confirmation_token does not match these arguments (it was issued for a different call). "
                 "Nothing was sent. Call again without confirmation_token to get a preview for these arguments."
@@ -67,7 +70,7 @@ class Signer:
             )
         self._spent[token] = int(_TOKEN.fullmatch(token)["expires"])  # type: ignore[index]
 
-    def _sign(self, tool: str, args: Mapping[str, Any], expires: int) -> str:
-        message = json.dumps([tool, expires, dict(args)], sort_keys=True, separators=(",", ":")).encode()
+    def _sign(self, tool: str, args: Mapping[str, Any], expires: int, nonce: str) -> str:
+        message = json.dumps([tool, expires, nonce, dict(args)], sort_keys=True, separators=(",", ":")).encode()
         digest = hmac.new(self._key, message, hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")

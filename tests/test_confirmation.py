@@ -612,8 +612,8 @@ async def test_tampered_token_is_refused(server: MCPServer[Runtime], piggy: resp
     routes = fake_merge(piggy)
     async with connect(server, mode) as client:
         token = structured(await client.call_tool("merge_contacts", MERGE_ARGS))["confirmation_token"]
-        version, expires, signature = token.split(".")
-        longer = f"{version}.{int(expires) + 3600}.{signature}"
+        version, expires, nonce, signature = token.split(".")
+        longer = f"{version}.{int(expires) + 3600}.{nonce}.{signature}"
         result = await client.call_tool("merge_contacts", {**MERGE_ARGS, "confirmation_token": longer})
     assert result.is_error
     assert "does not match" in text_of(result)
@@ -738,7 +738,10 @@ def test_tokens_differ_by_call() -> None:
     clock = Clock(1_000.0)
     signer = Signer("k", 600, clock=clock)
     merge = signer.issue("merge_contacts", MERGE_ARGS)
-    assert signer.issue("merge_contacts", MERGE_ARGS) == merge  # deterministic for one instant
+    # Unique even for the same call at the same instant, so single use refuses only a replay.
+    again = signer.issue("merge_contacts", MERGE_ARGS)
+    assert again != merge
+    signer.check(again, "merge_contacts", MERGE_ARGS)
     assert signer.issue("claim_anonymous_contact", MERGE_ARGS) != merge
     assert signer.issue("merge_contacts", {**MERGE_ARGS, "source_contact_uuid": CONTACT_B}) != merge
     assert Signer("other", 600, clock=clock).issue("merge_contacts", MERGE_ARGS) != merge

@@ -11,7 +11,6 @@ The fault tests use their own sandbox and HTTP server with PIGGY_TIMEOUT=1, so t
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -28,15 +27,8 @@ from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSI
 
 from piggy_mcp.sandbox import LOGIN_CODE, SEED, Sandbox, create_app, sandbox_of, serve_in_background
 from piggy_mcp.server import SANDBOX_NOTICE
-from tests.test_transports import (
-    SESSION_DEADLINE,
-    HttpServer,
-    assert_no_stdio_server_left,
-    free_port,
-    stop,
-    text_of,
-    wait_until_healthy,
-)
+from tests.servers import SESSION_DEADLINE, HttpServer, http_server
+from tests.test_transports import assert_no_stdio_server_left, text_of
 
 KEY = "e2e-sandbox-key-not-a-secret"
 C, E = SEED.contacts, SEED.emails
@@ -71,36 +63,6 @@ def served_sandbox() -> Iterator[Piggy]:
 def piggy_env(piggy: Piggy, **settings: str) -> dict[str, str]:
     """The server's whole environment: only what a desktop client's config would give it."""
     return {"PATH": os.environ["PATH"], "PIGGY_BASE_URL": piggy.url, "PIGGY_API_KEY": KEY, **settings}
-
-
-@contextmanager
-def http_server(env: dict[str, str], workdir: Path, *args: str) -> Iterator[HttpServer]:
-    """`python -m piggy_mcp <args> --transport http` on a free loopback port; always stopped afterwards."""
-    for attempt in range(3):  # the free port can be taken between choosing and binding it
-        port = free_port()
-        log = workdir / f"stderr-{port}.log"
-        command = [sys.executable, "-m", "piggy_mcp", *args, "--transport", "http", "--port", str(port)]
-        with log.open("wb") as stderr:
-            process = subprocess.Popen(
-                [*command, "--host", "127.0.0.1"],
-                env=env,
-                cwd=workdir,  # no developer .env file here
-                stdin=subprocess.DEVNULL,
-                stdout=stderr,
-                stderr=stderr,
-                start_new_session=True,
-            )
-        server = HttpServer(port, process, log)
-        try:
-            if wait_until_healthy(server):
-                yield server
-                return
-        finally:
-            stop(process)
-        text = log.read_text(encoding="utf-8", errors="replace")
-        if "address already in use" not in text.lower():
-            raise AssertionError(f"the HTTP server exited with {process.returncode} (attempt {attempt}):\n{text}")
-    raise AssertionError("could not find a free port for the HTTP server in 3 attempts")
 
 
 # Fixtures: one sandbox per server, each started once per module --------------------------------------------

@@ -42,8 +42,7 @@ from piggy_mcp.config import ConfigurationError
 from piggy_mcp.http_app import check_exposure, transport_security
 from piggy_mcp.selection import select_tools
 from tests.conftest import API_KEY, CONTACT_A, CONTACT_B, make_settings
-from tests.test_transports import (
-    ERA_REQUESTS,
+from tests.servers import (
     HEALTH_DEADLINE,
     SESSION_DEADLINE,
     STOP_DEADLINE,
@@ -52,6 +51,7 @@ from tests.test_transports import (
     stop,
     wait_until_healthy,
 )
+from tests.test_transports import ERA_REQUESTS
 
 ROOT = Path(__file__).resolve().parent.parent
 MODES = ["auto", "legacy"]

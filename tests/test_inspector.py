@@ -24,7 +24,7 @@ import pytest
 
 from piggy_mcp.sandbox import SEED
 from piggy_mcp.server import SANDBOX_NOTICE
-from tests.test_e2e import http_server
+from tests.servers import http_server
 from tests.test_tools_list import EXPECTED_TOOLS
 
 INSPECTOR = "@modelcontextprotocol/inspector@2.12.0"

@@ -7,13 +7,9 @@ process can take it): nothing leaves this machine, and every tool call that reac
 from __future__ import annotations
 
 import os
-import signal
 import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
@@ -25,12 +21,10 @@ from mcp.types import CallToolResult
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 
 from tests.conftest import API_KEY, CONTACT_A
+from tests.servers import SESSION_DEADLINE, HttpServer
+from tests.servers import http_server as serve_http
 from tests.test_tools_list import EXPECTED_TOOLS
 
-# Generous: a loaded 2-core machine may take seconds to start Python and import the SDK.
-SESSION_DEADLINE = 90.0  # one whole client session, start to finish
-HEALTH_DEADLINE = 15.0  # the HTTP server answering /healthz
-STOP_DEADLINE = 15.0  # a terminated HTTP server exiting
 UNREACHABLE = "could not be reached"  # what the model reads when Piggy is down
 
 
@@ -147,88 +141,10 @@ async def test_stdio_stderr_never_shows_the_api_key(tmp_path: Path, closed_port:
 # Streamable HTTP -------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class HttpServer:
-    port: int
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def mcp_url(self) -> str:
-        return self.base + "/mcp"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Terminate a server this module started, escalating to SIGKILL of its process group; always reaped."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(STOP_DEADLINE)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)  # its own session: see start_new_session below
-            process.wait(STOP_DEADLINE)
-    assert process.returncode is not None
-
-
-def wait_until_healthy(server: HttpServer) -> bool:
-    """Poll /healthz until it answers; False if the process died first (e.g. lost the port to someone else)."""
-    deadline = time.monotonic() + HEALTH_DEADLINE
-    last_error: object = None
-    with httpx.Client(trust_env=False, timeout=2.0) as http:
-        while time.monotonic() < deadline:
-            if server.process.poll() is not None:
-                return False
-            try:
-                response = http.get(server.base + "/healthz")
-            except httpx.TransportError as exc:
-                last_error = exc
-            else:
-                assert response.status_code == 200, response.text
-                assert response.json() == {"status": "ok"}
-                return True
-            time.sleep(0.1)
-    log = server.log.read_text(encoding="utf-8", errors="replace")
-    raise AssertionError(f"/healthz did not answer within {HEALTH_DEADLINE}s ({last_error!r}); stderr:\n{log}")
-
-
 @pytest.fixture(scope="module")
 def http_server(tmp_path_factory: pytest.TempPathFactory, closed_port: int) -> Iterator[HttpServer]:
-    workdir = tmp_path_factory.mktemp("http")
-    for attempt in range(3):  # the free port can be taken between choosing and binding it
-        port = free_port()
-        log = workdir / f"stderr-{attempt}.log"
-        with log.open("wb") as stderr:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "piggy_mcp", "--transport", "http", "--host", "127.0.0.1", "--port", str(port)],
-                env=server_env(closed_port),
-                cwd=workdir,
-                stdin=subprocess.DEVNULL,
-                stdout=stderr,
-                stderr=stderr,
-                start_new_session=True,
-            )
-        server = HttpServer(port, process, log)
-        try:
-            if wait_until_healthy(server):
-                yield server
-                return
-        finally:
-            stop(process)
-        text = log.read_text(encoding="utf-8", errors="replace")
-        if "address already in use" not in text.lower():
-            raise AssertionError(f"the HTTP server exited with {process.returncode} before answering:\n{text}")
-    raise AssertionError("could not find a free port for the HTTP server in 3 attempts")
+    with serve_http(server_env(closed_port), tmp_path_factory.mktemp("http")) as server:
+        yield server
 
 
 def test_http_health_check(http_server: HttpServer) -> None:
