@@ -6,14 +6,14 @@ resolver calls `ask()`. `ask()` reads what is at stake (the preview) and then ei
 - for a client without elicitation, hands the tool a `Pending` with a signed confirmation token; the tool
   returns it to the model, which shows the preview to the user and calls again with the token, or
 - accepts a valid token from such a second call without asking again.
-`decide()` turns whichever of these arrived into what the tool body should do.
+`unless_confirmed()` turns whichever of these arrived into what the tool body should do.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context
@@ -50,9 +50,6 @@ class _TokenApproved:
     pass
 
 
-Decision = Literal["go", "cancelled"] | Pending
-
-
 async def ask(
     ctx: Context[Any, Any],
     tool: str,
@@ -72,15 +69,42 @@ async def ask(
     return Pending(stake, signer.issue(tool, args), signer.ttl_seconds)
 
 
-def decide(outcome: ElicitationResult[Any]) -> Decision:
-    """What the tool should do with the resolver's outcome: send the write, report Pending, or stop."""
+ResultT = TypeVar("ResultT", bound="ConfirmableResult")
+
+
+class ConfirmableResult(Result):
+    """Fields every confirmed tool returns besides its own."""
+
+    status: Literal["done", "confirmation_required", "cancelled"]
+    message: str
+    confirmation_token: str | None = None
+    expires_in_seconds: int | None = None
+
+
+def unless_confirmed(outcome: ElicitationResult[Any], result_type: type[ResultT]) -> ResultT | None:
+    """The result a confirmed tool returns instead of sending its write, or None when the user agreed.
+
+    Pending (no way to ask): the preview and a token for the model to show and send back. Declined,
+    cancelled or unticked: a cancelled result. Nothing is sent to Piggy in either case.
+    """
     if isinstance(outcome, AcceptedElicitation):
         data = outcome.data
         if isinstance(data, Pending):
-            return data
+            return result_type.model_validate(
+                {
+                    "status": "confirmation_required",
+                    "message": (
+                        "Nothing was sent yet. Show the preview to the user; only if they agree, call this tool "
+                        "again with the same arguments plus confirmation_token."
+                    ),
+                    "confirmation_token": data.token,
+                    "expires_in_seconds": data.expires_in_seconds,
+                    "preview": data.preview,
+                }
+            )
         if isinstance(data, _TokenApproved) or (isinstance(data, Confirm) and data.confirm):
-            return "go"
-    return "cancelled"
+            return None
+    return result_type(status="cancelled", message="The user did not confirm. Nothing was sent to Piggy.")
 
 
 def _can_elicit(ctx: Context[Any, Any]) -> bool:
@@ -93,28 +117,3 @@ def _can_elicit(ctx: Context[Any, Any]) -> bool:
     # (absent e.g. with JSON responses); from 2026-07-28 it rides the result and the client's retry.
     version = ctx.protocol_version
     return (version is not None and is_version_at_least(version, "2026-07-28")) or ctx.session.can_send_request
-
-
-class ConfirmableResult(Result):
-    """Fields every confirmed tool returns besides its own."""
-
-    status: Literal["done", "confirmation_required", "cancelled"]
-    message: str
-    confirmation_token: str | None = None
-    expires_in_seconds: int | None = None
-
-
-def pending_fields(pending: Pending) -> dict[str, Any]:
-    """The result fields that ask the model to get the user's go-ahead and call again."""
-    return {
-        "status": "confirmation_required",
-        "message": (
-            "Nothing was sent yet. Show the preview to the user; only if they agree, call this tool again "
-            "with the same arguments plus confirmation_token."
-        ),
-        "confirmation_token": pending.token,
-        "expires_in_seconds": pending.expires_in_seconds,
-    }
-
-
-CANCELLED_MESSAGE = "The user did not confirm. Nothing was sent to Piggy."

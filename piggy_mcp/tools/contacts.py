@@ -15,13 +15,10 @@ from piggy_mcp.piggy.errors import NotFoundError
 from piggy_mcp.tools.args import ConfirmationToken, ContactUuid, Email
 from piggy_mcp.tools.base import DESTRUCTIVE, READ, WRITE, Result, Toolset, api
 from piggy_mcp.tools.confirm import (
-    CANCELLED_MESSAGE,
     Confirm,
     ConfirmableResult,
-    Pending,
     ask,
-    decide,
-    pending_fields,
+    unless_confirmed,
 )
 
 toolset = Toolset("contacts", "Verify members, merge duplicate contacts, claim anonymous contacts.")
@@ -154,11 +151,8 @@ async def merge_contacts(
     to confirm first (status=confirmation_required: show the preview, then call again with the token).
     Piggy merges asynchronously: it may take a few minutes to show.
     """
-    decision = decide(confirmation)
-    if isinstance(decision, Pending):
-        return MergeResult(preview=decision.preview, **pending_fields(decision))  # type: ignore[arg-type]
-    if decision == "cancelled":
-        return MergeResult(status="cancelled", message=CANCELLED_MESSAGE)
+    if (unsent := unless_confirmed(confirmation, MergeResult)) is not None:
+        return unsent
     await api(ctx).merge_contacts(source_contact_uuid, destination_contact_uuid)
     return MergeResult(
         status="done",
@@ -234,10 +228,7 @@ async def claim_anonymous_contact(
     If a contact with that email already exists, Piggy MERGES the two, irreversibly. The user is asked to
     confirm first (status=confirmation_required: show the preview, then call again with the token).
     """
-    decision = decide(confirmation)
-    if isinstance(decision, Pending):
-        return ClaimResult(preview=decision.preview, **pending_fields(decision))  # type: ignore[arg-type]
-    if decision == "cancelled":
-        return ClaimResult(status="cancelled", message=CANCELLED_MESSAGE)
+    if (unsent := unless_confirmed(confirmation, ClaimResult)) is not None:
+        return unsent
     contact = Contact.of(await api(ctx).claim_anonymous_contact(anonymous_contact_uuid, email))
     return ClaimResult(status="done", message="The contact was claimed.", contact=contact)

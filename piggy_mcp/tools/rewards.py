@@ -14,13 +14,10 @@ from piggy_mcp.piggy import PiggyAPI
 from piggy_mcp.tools.args import ConfirmationToken, ContactUuid, ShopUuid, Uuid
 from piggy_mcp.tools.base import DESTRUCTIVE, READ, WRITE, Result, Toolset, api
 from piggy_mcp.tools.confirm import (
-    CANCELLED_MESSAGE,
     Confirm,
     ConfirmableResult,
-    Pending,
     ask,
-    decide,
-    pending_fields,
+    unless_confirmed,
 )
 from piggy_mcp.tools.contacts import Contact
 from piggy_mcp.tools.paging import Paged, PageNumber, paging
@@ -161,11 +158,8 @@ async def redeem_reward(
     Only for a verified member who chose the reward. The user confirms first (status=confirmation_required:
     show the preview, then call again with the token).
     """
-    decision = decide(confirmation)
-    if isinstance(decision, Pending):
-        return RedeemResult(preview=decision.preview, **pending_fields(decision))  # type: ignore[arg-type]
-    if decision == "cancelled":
-        return RedeemResult(status="cancelled", message=CANCELLED_MESSAGE)
+    if (unsent := unless_confirmed(confirmation, RedeemResult)) is not None:
+        return unsent
     data = await api(ctx).create_reward_reception(contact_uuid, reward_uuid, shop_uuid)
     reception = _after_write(RewardReception, data)
     return RedeemResult(status="done", message="The reward was redeemed.", reception=reception)
@@ -271,11 +265,8 @@ async def reverse_credit_reception(
     Find it with list_loyalty_transactions. The user confirms first (status=confirmation_required: show the
     preview, then call again with the token).
     """
-    decision = decide(confirmation)
-    if isinstance(decision, Pending):
-        return ReverseResult(preview=decision.preview, **pending_fields(decision))  # type: ignore[arg-type]
-    if decision == "cancelled":
-        return ReverseResult(status="cancelled", message=CANCELLED_MESSAGE)
+    if (unsent := unless_confirmed(confirmation, ReverseResult)) is not None:
+        return unsent
     data = await api(ctx).reverse_credit_reception(credit_reception_uuid)
     reversal = _after_write(Reversal, data)
     return ReverseResult(status="done", message="The credits were taken back.", reversal=reversal)
