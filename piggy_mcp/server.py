@@ -10,7 +10,6 @@ import httpx
 from mcp.server import MCPServer
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
-from mcp.server.mcpserver.tools import Tool
 from mcp.server.request_state import RequestStateSecurity
 from pydantic import SecretStr
 
@@ -20,7 +19,7 @@ from piggy_mcp.auth import StaticTokenVerifier
 from piggy_mcp.config import Settings
 from piggy_mcp.piggy import PiggyAPI, PiggyClient
 from piggy_mcp.prompts import INSTRUCTIONS, register_prompts
-from piggy_mcp.schema import lean_input_schema, lean_output_schema
+from piggy_mcp.sdk_tools import sdk_tool
 from piggy_mcp.selection import select_tools
 from piggy_mcp.signing import Signer
 from piggy_mcp.tools import ToolSpec
@@ -85,7 +84,7 @@ def build_server(
         instructions=instructions,
         lifespan=lifespan,
         log_level="WARNING",
-        tools=[mcp_tool(spec) for spec in specs],
+        tools=[sdk_tool(spec) for spec in specs],
         # Replicas sharing PIGGY_MCP_SIGNING_KEY can resume each other's elicitation rounds.
         request_state_security=RequestStateSecurity(keys=[settings.derived_key("request-state")]),
         middleware=middleware,
@@ -113,19 +112,3 @@ async def sandbox_notice(ctx: ServerRequestContext[Any, Any], call_next: CallNex
     if "content" not in wire:  # e.g. a question for the user, not yet a result
         return result
     return {**wire, "content": [*wire["content"], {"type": "text", "text": SANDBOX_NOTICE}]}
-
-
-def mcp_tool(spec: ToolSpec) -> Tool:
-    """The SDK's tool for `spec`, advertised with lean schemas (validation still uses the full models)."""
-    tool = Tool.from_function(
-        spec.fn,
-        name=spec.name,
-        title=spec.title,
-        description=spec.description,
-        annotations=spec.annotations,
-        structured_output=True,
-    )
-    tool.parameters = lean_input_schema(tool.parameters)
-    if tool.fn_metadata.output_schema is not None:
-        tool.fn_metadata.output_schema = lean_output_schema(tool.fn_metadata.output_schema)
-    return tool

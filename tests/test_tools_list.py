@@ -1,7 +1,8 @@
-"""tools/list as a real client sees it, in both protocol eras: names, titles, annotations, schemas, and a golden file.
+"""tools/list as a real client sees it, in both protocol eras: names, titles, annotations, schemas, the recorded listing.
 
-The golden file pins the whole listing, so any change to what models see shows up in review. To accept a
-deliberate change, regenerate it with `UPDATE_GOLDEN=1 python -m pytest tests/test_tools_list.py` and commit the diff.
+The server lists the tools from a record of their listing (piggy_mcp/tools_list.json), which pins what models
+see, so any change shows up in review. To accept a deliberate change, regenerate it with
+`UPDATE_GOLDEN=1 python -m pytest tests/test_tools_list.py` and commit the diff.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import difflib
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,10 +18,11 @@ from mcp import Client
 from mcp.types import Tool
 from pydantic import TypeAdapter, ValidationError
 
+from piggy_mcp.sdk_tools import RECORDED_LISTING, recorded_schemas, wire_listing
+from piggy_mcp.selection import select_tools
 from piggy_mcp.tools.args import Email, Uuid
 from tests.conftest import CONTACT_A, PROMOTION
 
-GOLDEN = Path(__file__).parent / "golden" / "tools_list.json"
 UPDATE_COMMAND = "UPDATE_GOLDEN=1 python -m pytest tests/test_tools_list.py"
 
 EXPECTED_TOOLS = frozenset(
@@ -328,22 +329,26 @@ async def test_both_protocol_eras_list_the_same_tools(client: Client, legacy_cli
     assert await wire_tools(client) == await wire_tools(legacy_client)
 
 
-async def test_tools_list_matches_golden_file(mcp_client: Client) -> None:
-    actual = json.dumps(await wire_tools(mcp_client), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+def test_recorded_listing_is_what_the_tools_define() -> None:
+    """The server lists recorded schemas (see piggy_mcp/sdk_tools.py): the record must be what the code defines."""
+    actual = json.dumps(wire_listing(select_tools()), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     if os.environ.get("UPDATE_GOLDEN") == "1":
-        GOLDEN.parent.mkdir(parents=True, exist_ok=True)
-        GOLDEN.write_text(actual, encoding="utf-8", newline="\n")
+        RECORDED_LISTING.write_text(actual, encoding="utf-8", newline="\n")
+        recorded_schemas.cache_clear()
         return
-    assert GOLDEN.exists(), f"{GOLDEN} is missing; create it deliberately with: {UPDATE_COMMAND}"
-    expected = GOLDEN.read_text(encoding="utf-8")
+    expected = RECORDED_LISTING.read_text(encoding="utf-8")
     if actual != expected:
         diff = "".join(
             difflib.unified_diff(
-                expected.splitlines(keepends=True), actual.splitlines(keepends=True), "golden", "server", n=2
+                expected.splitlines(keepends=True), actual.splitlines(keepends=True), "recorded", "code", n=2
             )
         )
         pytest.fail(
-            "tools/list differs from tests/golden/tools_list.json: models would see a different interface.\n"
-            f"If the change is intended, update the golden file deliberately with:\n    {UPDATE_COMMAND}\n"
+            "tools/list differs from piggy_mcp/tools_list.json: models would see a different interface.\n"
+            f"If the change is intended, update the record deliberately with:\n    {UPDATE_COMMAND}\n"
             f"and review its diff.\n\n{diff[:6000]}"
         )
+
+
+async def test_served_listing_is_the_recorded_one(mcp_client: Client) -> None:
+    assert await wire_tools(mcp_client) == json.loads(RECORDED_LISTING.read_text(encoding="utf-8"))

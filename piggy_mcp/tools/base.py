@@ -51,7 +51,7 @@ class Result(BaseModel):
     Fields without a value are left out of the result: they cost the model tokens and say nothing.
     """
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     @model_serializer(mode="wrap")
     def _without_nulls(self, serialize: SerializerFunctionWrapHandler) -> Any:
