@@ -6,13 +6,16 @@ with the official client; where the HTTP mechanics are the point they call Piggy
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import os
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import SimpleNamespace
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 import respx
@@ -21,8 +24,10 @@ from mcp.server import MCPServer
 from mcp.types import CallToolResult, TextContent
 
 import piggy_mcp.piggy.client as client_module
+from piggy_mcp import __version__
 from piggy_mcp.config import Settings
 from piggy_mcp.piggy import PiggyAPI, PiggyClient
+from piggy_mcp.piggy.client import API_PREFIX
 from piggy_mcp.piggy.errors import (
     InvalidInputError,
     OutcomeUnknownError,
@@ -33,7 +38,7 @@ from piggy_mcp.piggy.errors import (
 from piggy_mcp.selection import select_tools
 from piggy_mcp.server import build_server
 from piggy_mcp.tools.base import Runtime
-from tests.conftest import API_KEY, BOOKING, CONTACT_A, CONTACT_B, PROMOTION, SHOP, make_settings
+from tests.conftest import API, API_KEY, BOOKING, CONTACT_A, CONTACT_B, PROMOTION, SHOP, make_settings
 
 # Marked while collecting, so anyio's plugin keeps the parameters of parametrized async tests (a marker added
 # only after collection makes anyio rebuild those items without them). Harmless under anyio_mode = "auto".
@@ -88,7 +93,7 @@ def fake_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     async def sleep(delay: float) -> None:
         slept.append(delay)
 
-    real = client_module.anyio
+    real = anyio
     fake = SimpleNamespace(
         sleep=sleep, Semaphore=real.Semaphore, move_on_after=real.move_on_after, WouldBlock=real.WouldBlock
     )
@@ -720,12 +725,22 @@ async def test_tool_rejects_path_like_uuid_without_calling_piggy(client: Client,
 class _Recorder:
     def __init__(self) -> None:
         self.piggy_clients: list[PiggyClient] = []
-        self.http_clients: list[httpx.AsyncClient] = []
+        self.transports: list[_RecordingTransport] = []
+
+
+class _RecordingTransport(httpx.AsyncHTTPTransport):
+    """A real AsyncHTTPTransport (respx still fakes its pool) that notes being closed."""
+
+    closed = False
+
+    async def aclose(self) -> None:
+        self.closed = True
+        await super().aclose()
 
 
 @pytest.fixture
 def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Recorder]:
-    """Records the PiggyClient build_server makes and every httpx.AsyncClient it creates."""
+    """Records the PiggyClient build_server makes and every transport (connection pool) the client creates."""
     seen = _Recorder()
 
     class RecordingPiggyClient(PiggyClient):
@@ -733,68 +748,297 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Recorder]:
             super().__init__(*args, **kwargs)
             seen.piggy_clients.append(self)
 
-    class RecordingAsyncClient(httpx.AsyncClient):
+    class RecordingTransport(_RecordingTransport):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            seen.http_clients.append(self)
+            seen.transports.append(self)
 
     monkeypatch.setattr("piggy_mcp.server.PiggyClient", RecordingPiggyClient)
-    monkeypatch.setattr(client_module.httpx, "AsyncClient", RecordingAsyncClient)
+    monkeypatch.setattr(httpx, "AsyncHTTPTransport", RecordingTransport)  # the client looks it up per pool
     yield seen
 
 
-async def test_one_http_client_is_reused_and_closed_with_the_lifespan(
-    recorder: _Recorder, piggy: respx.MockRouter
-) -> None:
-    piggy.get(BALANCE_PATH).mock(
-        side_effect=[httpx.Response(200, json=BALANCE_OK), httpx.ConnectError("refused")]
-        + [httpx.Response(200, json=BALANCE_OK)] * 3
-    )
+async def test_one_pool_is_reused_and_closed_with_the_lifespan(recorder: _Recorder, piggy: respx.MockRouter) -> None:
+    answers: list[httpx.Response | Exception] = [httpx.Response(200, json=BALANCE_OK), httpx.ConnectError("refused")]
+    piggy.get(BALANCE_PATH).mock(side_effect=answers + [httpx.Response(200, json=BALANCE_OK)] * 3)
     piggy.post("/credit-receptions").respond(201, json=RECEPTION_OK)
     server: MCPServer[Runtime] = build_server(make_settings())
     assert len(recorder.piggy_clients) == 1
     piggy_client = recorder.piggy_clients[0]
-    assert piggy_client._http is None  # nothing is opened before the first call
+    assert piggy_client._transport is None  # nothing is opened before the first call
+    assert recorder.transports == []
 
     async with Client(server) as client:
         assert_ok_balance(await balance(client))
-        http = piggy_client._http
-        assert isinstance(http, httpx.AsyncClient)
+        pool = piggy_client._transport
+        assert isinstance(pool, _RecordingTransport)
         assert_ok_balance(await balance(client))  # with a retry in between
         assert not (await award(client)).is_error
         assert_ok_balance(await balance(client))
-        assert piggy_client._http is http
-        assert piggy_client._client() is http
-        assert not http.is_closed
+        assert piggy_client._transport is pool
+        assert piggy_client._pool() is pool
+        assert not pool.closed
 
-    assert len(recorder.http_clients) == 1
-    assert recorder.http_clients[0] is http
-    assert piggy_client._http is None
-    assert http.is_closed
+    assert recorder.transports == [pool]
+    assert piggy_client._transport is None
+    assert pool.closed
 
 
-async def test_client_method_returns_the_same_pool(piggy: respx.MockRouter) -> None:
+async def test_pool_method_returns_the_same_pool(recorder: _Recorder, piggy: respx.MockRouter) -> None:
     piggy_client = PiggyClient(make_settings())
     async with piggy_client:
-        first = piggy_client._client()
-        assert piggy_client._client() is first
+        first = piggy_client._pool()
+        assert piggy_client._pool() is first
         piggy.get(BALANCE_PATH).respond(200, json=BALANCE_OK)
         await piggy_client.get(BALANCE_PATH)
         await piggy_client.get(BALANCE_PATH)
-        assert piggy_client._client() is first
-    assert piggy_client._http is None
-    assert first.is_closed
+        assert piggy_client._pool() is first
+    assert piggy_client._transport is None
+    assert recorder.transports == [first]
+    assert recorder.transports[0].closed
 
 
 async def test_missing_key_opens_no_pool(recorder: _Recorder, piggy: respx.MockRouter) -> None:
     async with Client(build_server(make_settings(api_key=None))) as client:
         assert (await balance(client)).is_error
-    assert recorder.http_clients == []
-    assert recorder.piggy_clients[0]._http is None
+    assert recorder.transports == []
+    assert recorder.piggy_clients[0]._transport is None
 
 
 async def test_unused_server_closes_cleanly(recorder: _Recorder) -> None:
     async with Client(build_server(make_settings())) as client:
         await client.list_tools()
-    assert recorder.http_clients == []
-    assert recorder.piggy_clients[0]._http is None
+    assert recorder.transports == []
+    assert recorder.piggy_clients[0]._transport is None
+
+
+# 8. What goes to the transport ----------------------------------------------------------------------------
+
+
+class _ClosingMockTransport(httpx.MockTransport):
+    closed = 0
+
+    async def aclose(self) -> None:
+        self.closed += 1
+
+
+async def test_request_carries_headers_query_and_body() -> None:
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json={"data": {"ok": True}})
+
+    async with PiggyClient(make_settings(), transport=httpx.MockTransport(handler)) as piggy_client:
+        await piggy_client.get("/contacts", params={"active": True, "archived": False, "q": "ann", "page": None})
+        await piggy_client.send("POST", "/credit-receptions", dict(AWARD))
+
+    get, post = sent
+    for request in sent:
+        assert request.headers["Authorization"] == f"Bearer {API_KEY}"
+        assert request.headers["Accept"] == "application/json"
+        assert request.headers["User-Agent"] == f"piggy-mcp/{__version__}"
+        assert "gzip" in request.headers["Accept-Encoding"]
+        assert request.headers["Host"] == "api.piggy.test"
+    assert get.method == "GET"
+    # Booleans go as 1/0 and None is left out.
+    assert str(get.url) == f"{API}/contacts?active=1&archived=0&q=ann"
+    assert get.content == b""
+    assert post.method == "POST"
+    assert str(post.url) == f"{API}/credit-receptions"
+    assert post.headers["Content-Type"] == "application/json"
+    assert json.loads(post.content) == AWARD
+    # The headers httpx.AsyncClient used to send, and nothing more (no cookies).
+    assert set(post.headers) == {
+        "host", "accept", "accept-encoding", "connection", "user-agent", "authorization",
+        "content-length", "content-type",
+    }  # fmt: skip
+
+
+async def test_each_attempt_hands_its_timeout_to_the_transport(clock: FakeClock) -> None:
+    timeouts: list[dict[str, float]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        timeouts.append(request.extensions["timeout"])
+        clock.now += 3.0
+        return httpx.Response(503)
+
+    settings = make_settings(timeout=4.0, retry_budget=9.0, max_attempts=3)
+    async with PiggyClient(settings, transport=httpx.MockTransport(handler)) as piggy_client:
+        with pytest.raises(PiggyError):
+            await piggy_client.get(BALANCE_PATH)
+    # Every phase (connect, read, write, pool) gets the attempt's limit: the setting, then what the budget leaves.
+    assert timeouts == [dict.fromkeys(("connect", "read", "write", "pool"), t) for t in (4.0, 4.0, 3.0)]
+
+
+async def test_aclose_closes_the_transport_and_the_next_call_reopens() -> None:
+    transport = _ClosingMockTransport(lambda request: httpx.Response(200, json=BALANCE_OK))
+    piggy_client = PiggyClient(make_settings(), transport=transport)
+    async with piggy_client:
+        assert await piggy_client.get(BALANCE_PATH) == {"balance": 49}
+        assert transport.closed == 0
+    assert transport.closed == 1
+    assert await piggy_client.get(BALANCE_PATH) == {"balance": 49}
+    await piggy_client.aclose()
+    await piggy_client.aclose()  # a second close is a no-op
+    assert transport.closed == 2
+
+
+class _BrokenBody(httpx.AsyncByteStream):
+    """A body that breaks off half-way, as when the connection drops mid-response."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield b'{"data": {"bal'
+        raise httpx.ReadError("connection reset")
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_body_broken_off_closes_the_response(method: str) -> None:
+    bodies: list[_BrokenBody] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(_BrokenBody())
+        return httpx.Response(200, stream=bodies[-1])
+
+    async with PiggyClient(make_settings(max_attempts=2), transport=httpx.MockTransport(handler)) as piggy_client:
+        if method == "GET":
+            with pytest.raises(UpstreamError, match="ReadError"):
+                await piggy_client.get(BALANCE_PATH)
+        else:
+            with pytest.raises(OutcomeUnknownError, match="ReadError"):
+                await piggy_client.send("POST", "/credit-receptions", dict(AWARD))
+    assert len(bodies) == (2 if method == "GET" else 1)  # a read is retried, a write that may have landed is not
+    assert all(body.closed for body in bodies)
+
+
+# 9. Over real sockets -------------------------------------------------------------------------------------
+
+
+class LocalPiggy:
+    """A minimal HTTP/1.1 keep-alive server on 127.0.0.1 that answers BALANCE_OK; it counts what it sees."""
+
+    def __init__(self) -> None:
+        self.url = ""
+        self.opened = 0
+        self.closed = 0
+        self.request_lines: list[str] = []
+        self.requested = asyncio.Event()  # set once a request arrived
+        self.hung_up = asyncio.Event()  # set whenever a connection ends
+        self.gate = asyncio.Event()  # requests wait here while it is cleared
+        self.gate.set()
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.opened += 1
+        body = json.dumps(BALANCE_OK).encode()
+        try:
+            while True:
+                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+                lines = head.split("\r\n")
+                length = next((int(h.split(":", 1)[1]) for h in lines if h.lower().startswith("content-length:")), 0)
+                await reader.readexactly(length)
+                self.request_lines.append(lines[0])
+                self.requested.set()
+                await self.gate.wait()
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+                )
+                writer.write(body)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass  # the client hung up
+        finally:
+            self.closed += 1
+            self.hung_up.set()
+            writer.close()
+
+
+@pytest.fixture
+async def local_piggy(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[LocalPiggy]:
+    for name in list(os.environ):
+        if name.lower().endswith("_proxy"):
+            monkeypatch.delenv(name)
+    local = LocalPiggy()
+    server = await asyncio.start_server(local.serve, "127.0.0.1", 0)
+    local.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    async with server:
+        yield local
+        local.gate.set()
+        with anyio.fail_after(5):  # every connection ends before the server does
+            while local.closed < local.opened:
+                local.hung_up.clear()
+                await local.hung_up.wait()
+
+
+async def test_calls_reuse_one_connection_until_aclose(local_piggy: LocalPiggy) -> None:
+    async with PiggyClient(make_settings(base_url=local_piggy.url)) as piggy_client:
+        for _ in range(3):
+            assert await piggy_client.get(BALANCE_PATH) == {"balance": 49}
+        await piggy_client.send("POST", "/credit-receptions", dict(AWARD))
+    assert local_piggy.request_lines == [f"GET {API_PREFIX}{BALANCE_PATH} HTTP/1.1"] * 3 + [
+        f"POST {API_PREFIX}/credit-receptions HTTP/1.1"
+    ]
+    assert local_piggy.opened == 1
+    with anyio.fail_after(5):
+        await local_piggy.hung_up.wait()  # aclose hung up the pooled connection
+    assert local_piggy.closed == 1
+
+
+async def test_a_write_waiting_for_the_pool_is_never_sent_and_may_be_retried(
+    local_piggy: LocalPiggy, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=client_module.__name__)
+    # Two clients share a transport of one connection; the first holds it while the second's write times out
+    # waiting for the pool. httpx.PoolTimeout means the write never left, so it is retried, not "outcome unknown".
+    transport = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=1))
+    patient = PiggyClient(make_settings(base_url=local_piggy.url, timeout=10.0), transport=transport)
+    hasty = PiggyClient(make_settings(base_url=local_piggy.url, timeout=0.2, max_attempts=2), transport=transport)
+    local_piggy.gate.clear()
+    # The transport is closed once, at the end: either client's aclose() would close it under the other.
+    async with transport, anyio.create_task_group() as tasks:
+        tasks.start_soon(patient.get, BALANCE_PATH)
+        with anyio.fail_after(5):
+            await local_piggy.requested.wait()
+        with anyio.fail_after(5), pytest.raises(UpstreamError, match="did not answer in time"):
+            await hasty.send("POST", "/credit-receptions", dict(AWARD))
+        local_piggy.gate.set()
+    assert local_piggy.request_lines == [f"GET {API_PREFIX}{BALANCE_PATH} HTTP/1.1"]
+    failures = [r.getMessage() for r in caplog.records if r.getMessage().startswith("piggy POST")]
+    assert len(failures) == 2
+    assert all(message.endswith(": PoolTimeout") for message in failures)
+
+
+async def test_a_proxy_from_the_environment_is_used(local_piggy: LocalPiggy, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", local_piggy.url)
+    async with PiggyClient(make_settings(base_url="http://api.piggy.test")) as piggy_client:
+        assert await piggy_client.get(BALANCE_PATH) == {"balance": 49}
+    # A proxy is sent the absolute URL.
+    assert local_piggy.request_lines == [f"GET http://api.piggy.test{API_PREFIX}{BALANCE_PATH} HTTP/1.1"]
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        ({}, None),
+        ({"HTTPS_PROXY": "proxy.corp:3128"}, "http://proxy.corp:3128"),
+        ({"HTTPS_PROXY": "http://proxy.corp:3128", "NO_PROXY": "piggy.test"}, None),
+        ({"HTTPS_PROXY": "http://proxy.corp:3128", "NO_PROXY": "localhost, api.piggy.test"}, None),
+        ({"HTTPS_PROXY": "http://proxy.corp:3128", "NO_PROXY": "other.test"}, "http://proxy.corp:3128"),
+        ({"HTTPS_PROXY": "http://proxy.corp:3128", "NO_PROXY": "*"}, None),
+        ({"HTTP_PROXY": "http://proxy.corp:3128"}, None),  # only for http:// URLs
+        ({"ALL_PROXY": "socks5://proxy.corp:1080"}, "socks5://proxy.corp:1080"),
+        ({"ALL_PROXY": "socks5://a:1", "HTTPS_PROXY": "http://b:2"}, "http://b:2"),
+    ],
+)
+def test_environment_proxy(monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], expected: str | None) -> None:
+    for name in list(os.environ):
+        if name.lower().endswith("_proxy"):
+            monkeypatch.delenv(name)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert client_module._environment_proxy(API) == expected

@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 import random
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -38,7 +40,7 @@ class Envelope(NamedTuple):
 
 
 class PiggyClient:
-    """Sends requests to Piggy's OAuth client API over one shared `httpx.AsyncClient`.
+    """Sends requests to Piggy's OAuth client API over one shared connection pool (an httpx transport).
 
     Use it as an async context manager (the server's lifespan does): the connection pool is
     created on the first request and closed when the context ends.
@@ -46,8 +48,10 @@ class PiggyClient:
 
     def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._settings = settings
-        self._transport = transport
-        self._http: httpx.AsyncClient | None = None
+        self._injected = transport
+        # The transport in use, from the first request until aclose().
+        self._transport: httpx.AsyncBaseTransport | None = None
+        self._headers = httpx.Headers()
         self._slots: anyio.Semaphore | None = None
         # Absolute URLs are built here once: cheaper per request than httpx merging a base_url.
         self._api_url = settings.base_url.rstrip("/") + API_PREFIX
@@ -59,27 +63,60 @@ class PiggyClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        if self._transport is not None:
+            transport, self._transport = self._transport, None
+            # An injected transport is closed too, as httpx.AsyncClient closes the one it is given.
+            await transport.aclose()
 
-    def _client(self) -> httpx.AsyncClient:
+    def _pool(self) -> httpx.AsyncBaseTransport:
         # Created lazily: start-up stays fast and no connection is made before the first tool call.
-        if self._http is None:
+        if self._transport is None:
             key = self._settings.api_key
             if key is None or not key.get_secret_value():
                 raise errors.NotConfiguredError()
             self._slots = anyio.Semaphore(self._settings.max_concurrent_requests)
-            self._http = httpx.AsyncClient(
-                headers={
+            # What httpx.AsyncClient would send, built once instead of merged into every request.
+            self._headers = httpx.Headers(
+                {
                     "Authorization": f"Bearer {key.get_secret_value()}",
                     "Accept": "application/json",
+                    "Accept-Encoding": "gzip, deflate",
+                    "Connection": "keep-alive",
                     "User-Agent": f"piggy-mcp/{__version__}",
-                },
-                transport=self._transport,
-                timeout=self._settings.timeout,
+                }
             )
-        return self._http
+            if self._injected is not None:
+                self._transport = self._injected
+            else:
+                self._transport = httpx.AsyncHTTPTransport(proxy=_environment_proxy(self._api_url))
+        return self._transport
+
+    async def _send(
+        self,
+        transport: httpx.AsyncBaseTransport,
+        method: str,
+        url: str,
+        query: Mapping[str, Any] | None,
+        json: Mapping[str, Any] | None,
+        seconds: float,
+    ) -> httpx.Response:
+        """One attempt, straight to the transport: none of httpx.AsyncClient's cookies, auth, redirects or hooks."""
+        request = httpx.Request(
+            method,
+            url,
+            params=query,
+            json=json,
+            headers=self._headers,
+            # The per-attempt timeout, in the form httpx.AsyncClient hands it to a transport.
+            extensions={"timeout": httpx.Timeout(seconds).as_dict()},
+        )
+        response = await transport.handle_async_request(request)
+        try:
+            await response.aread()
+        except BaseException:
+            await response.aclose()  # hands the connection back to the pool (or drops it)
+            raise
+        return response
 
     async def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         """GET `path` and return the envelope's `data`; retried on transient failures."""
@@ -112,7 +149,7 @@ class PiggyClient:
         require_data: bool = True,
     ) -> Envelope:
         """Send one request, retrying only what cannot duplicate an effect, and unwrap the envelope."""
-        http = self._client()
+        transport = self._pool()
         is_read = method == "GET"
         query = _query(params)
         settings = self._settings
@@ -124,9 +161,7 @@ class PiggyClient:
             timeout = min(settings.timeout, max(deadline - started, 0.1))
             try:
                 async with self._slot():
-                    response = await http.request(
-                        method, self._api_url + path, params=query, json=json, timeout=timeout
-                    )
+                    response = await self._send(transport, method, self._api_url + path, query, json, timeout)
             except httpx.HTTPError as exc:
                 log.info(
                     "piggy %s %s failed after %.2fs: %s", method, path, time.monotonic() - started, type(exc).__name__
@@ -138,7 +173,7 @@ class PiggyClient:
             else:
                 log.info("piggy %s %s -> %s in %.2fs", method, path, response.status_code, time.monotonic() - started)
                 if response.is_success:
-                    return _unwrap(response, require_data, if_unknown)
+                    return _unwrap(response, is_read, require_data, if_unknown)
                 if not is_read and response.status_code in (500, 502, 504):
                     raise errors.OutcomeUnknownError(f"HTTP {response.status_code} from Piggy", next_step=if_unknown)
                 retry_after = _retry_after(response)
@@ -180,19 +215,29 @@ def _query(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return {k: (int(v) if isinstance(v, bool) else v) for k, v in params.items() if v is not None}
 
 
-def _unwrap(response: httpx.Response, require_data: bool, if_unknown: str | None) -> Envelope:
+def _unwrap(response: httpx.Response, is_read: bool, require_data: bool, if_unknown: str | None) -> Envelope:
     body = _json_or_none(response)
     if isinstance(body, Mapping) and "data" in body:
         return Envelope(body["data"], body.get("meta"))
     if not require_data:
         return Envelope(body, None)
-    if response.request.method == "GET":
+    if is_read:
         raise errors.UpstreamError("Piggy answered without the expected data envelope")
     # A write Piggy accepted but answered oddly most likely took effect: repeating it could apply it twice.
     raise errors.OutcomeUnknownError(
         f"Piggy accepted the request (HTTP {response.status_code}) but answered in an unexpected form",
         next_step=if_unknown,
     )
+
+
+def _environment_proxy(url: str) -> str | None:
+    """The proxy httpx.AsyncClient would take for `url` from HTTP(S)_PROXY, ALL_PROXY and NO_PROXY."""
+    parts = urllib.parse.urlsplit(url)
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass(parts.netloc):
+        return None
+    return proxy if "://" in proxy else f"http://{proxy}"
 
 
 def _json_or_none(response: httpx.Response) -> Any:
