@@ -1,4 +1,4 @@
-"""tools/list as a real client sees it, in both protocol eras: names, titles, annotations, schemas, the recorded listing.
+"""tools/list as a real client sees it, in both eras: names, titles, annotations, schemas, the recorded listing.
 
 The server lists the tools from a record of their listing (piggy_mcp/tools_list.json), which pins what models
 see, so any change shows up in review. To accept a deliberate change, regenerate it with
