@@ -2,30 +2,94 @@
 
 Pydantic titles every property ("Contact Uuid" for `contact_uuid`) and spells an optional value as
 `anyOf: [<schema>, {"type": "null"}]` with `default: null`. Neither tells a model anything, and together they
-are about a third of a tool list. Constraints, descriptions, enums and required lists stay.
+are about a third of a tool list. A model used once lands in `$defs` and costs its name twice plus a `$ref`:
+it is written where it is used instead. Constraints, descriptions, enums and required lists stay.
 
 Optional values are advertised in their non-null form: models leave out an argument they do not give, and tool
-results leave out fields that have no value (see `tools.base.Result`).
+results leave out fields that have no value (see `tools.base.Result`). Limits declared with `guard()` are
+enforced but not advertised.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator
 from typing import Any
+
+from pydantic import Field, JsonValue
 
 _NULL = {"type": "null"}
 _SCHEMA_MAPS = ("properties", "$defs", "patternProperties")
+_DEF_PREFIX = "#/$defs/"
+# Marks, beside a field's schema, the keywords the lean schema leaves out (see `guard`).
+_UNADVERTISED = "x-unadvertised"
+
+
+def guard(
+    *, min_length: int | None = None, max_length: int | None = None, ge: float | None = None, le: float | None = None
+) -> Any:
+    """Field limits the server enforces but schemas leave out: guards against garbage that no genuine value comes
+    near (an empty or 255-character name, 10,000 guests). Advertised, they would cost every tool list bytes and
+    teach a model nothing. For strings and numbers; one guard per field, beside its `Field()`."""
+    limits = {"minLength": min_length, "maxLength": max_length, "minimum": ge, "maximum": le}
+    hidden: list[JsonValue] = [keyword for keyword, limit in limits.items() if limit is not None]
+    return Field(min_length=min_length, max_length=max_length, ge=ge, le=le, json_schema_extra={_UNADVERTISED: hidden})
 
 
 def lean_input_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """An input schema; the server still accepts an explicit null for an optional argument."""
-    lean: dict[str, Any] = _walk(schema, output=False)
+    lean: dict[str, Any] = _walk(inline_single_use_defs(schema), output=False)
     return lean
 
 
 def lean_output_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """An output schema for results serialized without null fields: a nullable field is never required."""
-    lean: dict[str, Any] = _walk(schema, output=True)
+    lean: dict[str, Any] = _walk(inline_single_use_defs(schema), output=True)
     return lean
+
+
+def inline_single_use_defs(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` with each `$defs` entry referenced exactly once written in place of its `$ref`.
+
+    Definitions used more than once stay shared: repeating them would cost more. Recursion needs no guard: a
+    definition on a cycle is used once inside the cycle, so it is either used from outside too (and stays), or
+    never reached. `$defs` goes once nothing uses it.
+    """
+    defs = schema.get("$defs")
+    if not isinstance(defs, dict):
+        return schema
+    uses = Counter(_refs(schema))
+    single = {name for name in defs if uses[_DEF_PREFIX + name] == 1}
+    inlined: dict[str, Any] = _inline({k: v for k, v in schema.items() if k != "$defs"}, defs, single)
+    kept = {name: _inline(body, defs, single) for name, body in defs.items() if name not in single}
+    if kept:
+        inlined["$defs"] = kept
+    return inlined
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith(_DEF_PREFIX):
+            yield ref
+        for value in node.values():
+            yield from _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _refs(item)
+
+
+def _inline(node: Any, defs: dict[str, Any], single: set[str]) -> Any:
+    if isinstance(node, list):
+        return [_inline(item, defs, single) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.removeprefix(_DEF_PREFIX) in single:
+        # Keywords beside the `$ref` (e.g. a field's description) refine the definition, so they win.
+        siblings = {key: value for key, value in node.items() if key != "$ref"}
+        return {**_inline(defs[ref.removeprefix(_DEF_PREFIX)], defs, single), **_inline(siblings, defs, single)}
+    return {key: _inline(value, defs, single) for key, value in node.items()}
 
 
 def _walk(node: Any, *, output: bool) -> Any:
@@ -35,7 +99,8 @@ def _walk(node: Any, *, output: bool) -> Any:
         return node
     out: dict[str, Any] = {}
     for key, value in node.items():
-        if key == "title" or (key == "default" and value is None):
+        # Titles repeat names; a null default and `additionalProperties: true` are what JSON Schema assumes anyway.
+        if key == "title" or (key == "default" and value is None) or (key == "additionalProperties" and value is True):
             continue
         if key in _SCHEMA_MAPS and isinstance(value, dict):
             out[key] = {name: _walk(sub, output=output) for name, sub in value.items()}
@@ -51,6 +116,9 @@ def _walk(node: Any, *, output: bool) -> Any:
         (other,) = [option for option in options if option != _NULL]
         del out["anyOf"]
         out = {**other, **out}
+    # The mark sits beside the limits it names, or beside the `anyOf` just folded into this node.
+    for keyword in out.pop(_UNADVERTISED, ()):
+        out.pop(keyword, None)
     return out
 
 

@@ -307,9 +307,7 @@ async def test_claim_accepted_through_elicitation_sends_once(
 
     data = structured(result)
     assert data["status"] == "done"
-    assert data["contact"]["uuid"] == CONTACT_A
-    assert data["contact"]["email"] == CLAIM_EMAIL
-    assert data["contact"]["is_anonymous"] is False
+    assert data["contact"] == {"uuid": CONTACT_A, "credit_balance": ANONYMOUS_BALANCE}
 
     assert len(user.messages) == 1
     message = user.messages[0]
@@ -400,11 +398,11 @@ async def test_merge_without_elicitation_round_trips_through_a_token(
         assert pending["expires_in_seconds"] == 600
         token = pending["confirmation_token"]
         assert isinstance(token, str) and token
+        # The preview is the text an elicitation would show: both contacts, source first.
         preview = pending["preview"]
-        assert preview["source"]["email"] == SOURCE_EMAIL
-        assert preview["source"]["credit_balance"] == SOURCE_BALANCE
-        assert preview["destination"]["email"] == DESTINATION_EMAIL
-        assert preview["destination"]["credit_balance"] == DESTINATION_BALANCE
+        assert f"{SOURCE_EMAIL} (uuid {CONTACT_A}, {SOURCE_BALANCE} credits) INTO" in preview
+        assert f"INTO {DESTINATION_EMAIL} (uuid {CONTACT_B}, {DESTINATION_BALANCE} credits)" in preview
+        assert "cannot be undone" in preview
         # The same facts reach a model that reads only the text content.
         assert token in text_of(first)
         assert SOURCE_EMAIL in text_of(first)
@@ -435,16 +433,13 @@ async def test_claim_without_elicitation_round_trips_through_a_token(
         assert pending["expires_in_seconds"] == 600
         token = pending["confirmation_token"]
         preview = pending["preview"]
-        assert preview["email"] == CLAIM_EMAIL
-        assert preview["anonymous_contact"]["uuid"] == CONTACT_A
-        assert preview["anonymous_contact"]["is_anonymous"] is True
-        assert preview["anonymous_contact"]["credit_balance"] == ANONYMOUS_BALANCE
+        assert CONTACT_A in preview and CLAIM_EMAIL in preview
         if existing:
-            assert preview["existing_contact"]["uuid"] == CONTACT_B
-            assert preview["existing_contact"]["email"] == CLAIM_EMAIL
-            assert preview["existing_contact"]["credit_balance"] == EXISTING_BALANCE
+            assert f"uuid {CONTACT_A}, {ANONYMOUS_BALANCE} credits" in preview
+            assert f"uuid {CONTACT_B}, {EXISTING_BALANCE} credits" in preview
+            assert "MERGE" in preview
         else:
-            assert "existing_contact" not in preview
+            assert "no contact has it yet" in preview and "MERGE" not in preview
         assert routes.find.called
         assert not routes.claim.called
 
@@ -452,7 +447,7 @@ async def test_claim_without_elicitation_round_trips_through_a_token(
 
     done = structured(second)
     assert done["status"] == "done"
-    assert done["contact"]["email"] == CLAIM_EMAIL
+    assert done["contact"]["uuid"] == CONTACT_A
     assert routes.claim.call_count == 1
     assert body(routes.claim) == {"email": CLAIM_EMAIL}
 

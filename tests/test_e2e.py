@@ -201,8 +201,8 @@ async def story_merge(s: Session, piggy: Piggy) -> None:
 
     asked = await s.ok("merge_contacts", args)
     assert asked["status"] == "confirmation_required"
-    assert asked["preview"]["source"]["credit_balance"] == ONLINE_BALANCE
-    assert asked["preview"]["destination"]["credit_balance"] == STORE_BALANCE
+    source, destination = asked["preview"].split(" INTO ")
+    assert f"{ONLINE_BALANCE} credits" in source and f"{STORE_BALANCE} credits" in destination
     assert piggy.writes_since(mark) == []  # only the preview was read
     assert C.sanne_online in store.contacts
 
@@ -239,8 +239,7 @@ async def story_attribute(s: Session, piggy: Piggy) -> None:
         "options": PREFERRED_CATEGORY,
     }
     created = await s.ok("create_contact_attribute", args)
-    expected = {"name": "preferred_category", "label": "Preferred category", "type": "select"}
-    assert created == {**expected, "options": PREFERRED_CATEGORY}
+    assert created == {"name": "preferred_category", "type": "select", "options": PREFERRED_CATEGORY}
     stored = piggy.sandbox.store.attribute("preferred_category")
     assert stored is not None and stored.type == "select"
     assert [(o["label"], o["value"]) for o in stored.options] == [(o["label"], o["value"]) for o in PREFERRED_CATEGORY]
@@ -264,8 +263,7 @@ async def story_reward(s: Session, piggy: Piggy) -> None:
     mark = len(piggy.sandbox.requests)
     asked = await s.ok("redeem_reward", args)
     assert asked["status"] == "confirmation_required"
-    assert asked["preview"]["balance"] == balance
-    assert asked["preview"]["balance_after"] == balance - BEANS_BAG_COST
+    assert f"who has {balance} credits. Balance after: {balance - BEANS_BAG_COST} credits." in asked["preview"]
     assert piggy.writes_since(mark) == []
     assert store.contacts[C.sanne_store].balance == balance
 

@@ -180,7 +180,6 @@ async def test_redeem_accepted_through_elicitation_sends_once(
     assert "confirmation_token" not in data
     assert data["reception"] == {
         "uuid": RECEPTION,
-        "title": REWARD_TITLE,
         "credits": -COST,
         "balance_after": BALANCE - COST,
         "expires_at": "2026-12-31T23:59:00+00:00",
@@ -226,13 +225,10 @@ async def test_redeem_without_elicitation_round_trips_through_a_token(
 
         pending = structured(first)
         assert pending["status"] == "confirmation_required"
-        assert pending["preview"] == {
-            "email": EMAIL,
-            "balance": BALANCE,
-            "reward": REWARD_TITLE,
-            "required_credits": COST,
-            "balance_after": BALANCE - COST,
-        }
+        assert pending["preview"] == (
+            f'Redeem reward "{REWARD_TITLE}" for {COST} credits for {EMAIL}, who has {BALANCE} credits. '
+            f"Balance after: {BALANCE - COST} credits."
+        )
         assert "reception" not in pending
         token = pending["confirmation_token"]
         assert token in text_of(first)
@@ -367,14 +363,10 @@ async def test_reverse_without_elicitation_round_trips_through_a_token(
     async with connect(server, mode) as client:
         pending = structured(await client.call_tool("reverse_credit_reception", REVERSE_ARGS))
         assert pending["status"] == "confirmation_required"
-        assert pending["preview"] == {
-            "credit_reception_uuid": RECEPTION,
-            "email": EMAIL,
-            "balance": BALANCE,
-            "credits": RECEPTION_CREDITS,
-            "created_at": "2026-01-02T10:00:00+00:00",
-            "balance_after": BALANCE - RECEPTION_CREDITS,
-        }
+        assert pending["preview"] == (
+            f"Take {RECEPTION_CREDITS} credits back from {EMAIL}, who has {BALANCE} credits, by reversing the "
+            f"credit reception of 2026-01-02T10:00:00+00:00. Balance after: {BALANCE - RECEPTION_CREDITS} credits."
+        )
         assert not routes.reverse.called
 
         # The token names this reception for this contact only.
@@ -402,7 +394,7 @@ async def test_reverse_without_a_contact_previews_what_happens_and_reads_nothing
     async with connect(server, mode) as client:
         pending = structured(await client.call_tool("reverse_credit_reception", only_reception))
         assert pending["status"] == "confirmation_required"
-        assert pending["preview"] == {"credit_reception_uuid": RECEPTION}
+        assert pending["preview"].startswith(f"Reverse credit reception {RECEPTION}: Piggy books an opposite")
         # Nothing to read without the contact: Piggy offers no way to read one credit reception.
         assert [call.request.method for call in piggy.calls] == []
         done = await client.call_tool(
@@ -418,7 +410,7 @@ async def test_reverse_of_a_negative_reception_gives_credits_back(
     fake_reverse(piggy, credits=-10)
     async with connect(server, "auto") as client:
         preview = structured(await client.call_tool("reverse_credit_reception", REVERSE_ARGS))["preview"]
-    assert (preview["credits"], preview["balance_after"]) == (-10, BALANCE + 10)
+    assert preview.startswith(f"Give 10 credits to {EMAIL}") and f"Balance after: {BALANCE + 10} credits" in preview
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -433,7 +425,7 @@ async def test_reverse_finds_the_reception_on_a_later_page(
     routes.transactions.side_effect = lambda request: httpx.Response(200, json=pages[request.url.params["page"]])
     async with connect(server, mode) as client:
         preview = structured(await client.call_tool("reverse_credit_reception", REVERSE_ARGS))["preview"]
-    assert preview["credits"] == RECEPTION_CREDITS
+    assert preview.startswith(f"Take {RECEPTION_CREDITS} credits back")
     assert scanned(routes.transactions) == [transactions_query(1), transactions_query(2)]
 
 

@@ -360,8 +360,6 @@ async def test_list_loyalty_transactions_sends_every_filter_and_says_there_is_mo
         [("contact_uuid", CONTACT_A), ("limit", "2"), ("page", "2"), ("type", "credit_receptions")],
     )
     assert result.structured_content == {
-        "page": 2,
-        "last_page": 3,
         "total": 6,
         "has_more": True,
         "next_page": 3,
@@ -395,7 +393,7 @@ async def test_list_loyalty_transactions_sends_only_what_was_given(client: Clien
     assert_get(the_request(route), "/loyalty-transactions", [("contact_uuid", CONTACT_A)])
     data = result.structured_content
     assert data is not None
-    assert (data["page"], data["last_page"], data["has_more"]) == (1, 1, False)
+    assert (data["total"], data["has_more"]) == (1, False)
     assert "next_page" not in data
 
 
@@ -410,8 +408,8 @@ async def test_without_pagination_meta_a_full_page_suggests_more(
 
     data = result.structured_content
     assert data is not None
-    assert (data["page"], data["has_more"]) == (1, more)
-    assert "last_page" not in data
+    assert data["has_more"] is more
+    assert "total" not in data
     if more:
         assert data["next_page"] == 2
     else:
@@ -574,14 +572,11 @@ async def test_list_contact_vouchers_sends_every_filter(client: Client, piggy: r
         ],
     )
     assert result.structured_content == {
-        "page": 1,
-        "last_page": 2,
         "total": 2,
         "has_more": True,
         "next_page": 2,
         "vouchers": [
             {
-                "uuid": VOUCHER,
                 "code": "FAKE-CODE-1",
                 "status": "ACTIVE",
                 "name": "Fake 10% off",
@@ -598,13 +593,7 @@ async def test_list_contact_vouchers_sends_only_the_contact(client: Client, pigg
     result = await client.call_tool("list_contact_vouchers", {"contact_uuid": CONTACT_A})
 
     assert_get(the_request(route), "/vouchers", [("contact_uuid", CONTACT_A)])
-    assert result.structured_content == {
-        "page": 1,
-        "last_page": 1,
-        "total": 0,
-        "has_more": False,
-        "vouchers": [],
-    }
+    assert result.structured_content == {"total": 0, "has_more": False, "vouchers": []}
 
 
 async def test_redeem_voucher_posts_code_contact_and_shop(client: Client, piggy: respx.MockRouter) -> None:
@@ -623,7 +612,6 @@ async def test_redeem_voucher_posts_code_contact_and_shop(client: Client, piggy:
     )
     assert result.structured_content == {
         "code": "FAKE-CODE-1",
-        "uuid": VOUCHER,
         "status": "REDEEMED",
         "name": "Fake 10% off",
         "redeemed_at": "2026-02-01T12:00:00+00:00",

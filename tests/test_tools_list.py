@@ -295,6 +295,8 @@ BAD_CALLS = [
         "products",
     ),
     ("update_booking", {"booking_uuid": CONTACT_A, "number_of_people": 0}, "number_of_people"),
+    # A guard: enforced, though the schema does not advertise it.
+    ("update_booking", {"booking_uuid": CONTACT_A, "number_of_people": 10_001}, "number_of_people"),
     ("find_contact", {"email": "jane@"}, "email"),
     ("update_contact", {"contact_uuid": CONTACT_A, "attributes": {}}, "attributes"),
     ("update_contact", {"contact_uuid": CONTACT_A, "attributes": {"firstname": {"a": 1}}}, "attributes"),

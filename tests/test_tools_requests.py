@@ -266,7 +266,6 @@ async def test_create_contact_attribute_posts_a_select_with_options(client: Clie
     )
     assert result.structured_content == {
         "name": "fake_favourite_colour",
-        "label": "Favourite colour",
         "type": "select",
         "options": [{"label": "Red", "value": "red"}, {"label": "Blue", "value": "blue"}],
     }
@@ -296,12 +295,7 @@ async def test_create_contact_attribute_omits_what_was_not_given(client: Client,
         "/contact-attributes",
         {"name": "fake_shoe_size", "label": "Shoe size", "data_type": "number"},
     )
-    assert result.structured_content == {
-        "name": "fake_shoe_size",
-        "label": "Shoe size",
-        "type": "number",
-        "options": [],
-    }
+    assert result.structured_content == {"name": "fake_shoe_size", "type": "number", "options": []}
 
 
 async def test_create_contact_attribute_refuses_an_unknown_data_type(client: Client, piggy: respx.MockRouter) -> None:
@@ -407,7 +401,7 @@ async def test_create_credit_reception_sends_unit_value_and_attributes_top_level
             "fake_takeaway": True,
         },
     )
-    assert result.structured_content == {"uuid": RECEPTION, "credits": 10, "unit_value": 10.4, "balance_after": 59}
+    assert result.structured_content == {"uuid": RECEPTION, "credits": 10, "balance_after": 59}
 
 
 async def test_create_credit_reception_sends_credits_alone(client: Client, piggy: respx.MockRouter) -> None:
@@ -506,7 +500,7 @@ async def test_create_vouchers_batch_posts_all_fields(client: Client, piggy: res
             "activation_date": "2026-06-01T00:00:00+02:00",
         },
     )
-    assert result.structured_content == {"uuid": BATCH, "quantity": 500, "status": "PENDING"}
+    assert result.structured_content == {"uuid": BATCH, "status": "PENDING"}
 
 
 async def test_create_vouchers_batch_omits_optional_fields(client: Client, piggy: respx.MockRouter) -> None:
@@ -516,7 +510,7 @@ async def test_create_vouchers_batch_omits_optional_fields(client: Client, piggy
 
     assert result.is_error is False
     assert_write(the_request(route), "POST", "/vouchers/batch", {"promotion_uuid": PROMOTION, "quantity": 30})
-    assert result.structured_content == {"uuid": BATCH, "quantity": 30, "status": "PENDING"}
+    assert result.structured_content == {"uuid": BATCH, "status": "PENDING"}
 
 
 async def test_create_vouchers_batch_refuses_quantity_out_of_range(client: Client, piggy: respx.MockRouter) -> None:
@@ -576,16 +570,14 @@ async def test_find_voucher_by_code_sends_the_code_as_query(client: Client, pigg
     assert result.is_error is False
     assert_get(the_request(route), "/vouchers/find", [("code", code)])
     assert result.structured_content == {
-        "uuid": VOUCHER,
-        "code": code,
         "status": "ACTIVE",
         "name": "Fake voucher",
         "description": "Test only",
-        "is_redeemed": False,
         "activation_date": "2026-01-01T00:00:00+00:00",
         "expiration_date": "2026-12-31T23:59:00+00:00",
-        "promotion": {"uuid": PROMOTION, "name": "Fake promotion"},
-        "contact": {"uuid": CONTACT_A, "email": "jane.doe@example.com"},
+        "promotion_uuid": PROMOTION,
+        "promotion_name": "Fake promotion",
+        "contact_uuid": CONTACT_A,
     }
 
 
@@ -611,12 +603,10 @@ async def test_find_voucher_by_code_reads_a_voucher_without_contact(client: Clie
     assert result.is_error is False
     assert_get(the_request(route), "/vouchers/find", [("code", "FAKE-REDEEMED")])
     assert result.structured_content == {
-        "uuid": VOUCHER,
-        "code": "FAKE-REDEEMED",
         "status": "REDEEMED",
-        "is_redeemed": True,
         "redeemed_at": "2026-02-03T04:05:06+00:00",
-        "promotion": {"uuid": PROMOTION, "name": "Fake promotion"},
+        "promotion_uuid": PROMOTION,
+        "promotion_name": "Fake promotion",
     }
 
 
@@ -641,7 +631,7 @@ async def test_a_result_leaves_out_what_piggy_did_not_give(client: Client, piggy
 
     assert result.is_error is False
     data = result.structured_content
-    assert data == {"uuid": VOUCHER, "code": "FAKE-BARE", "status": "ACTIVE", "promotion": {"uuid": PROMOTION}}
+    assert data == {"status": "ACTIVE", "promotion_uuid": PROMOTION}
     assert nulls_in(data) == []
     output_schema = tools["find_voucher_by_code"].output_schema
     assert output_schema is not None
@@ -667,6 +657,9 @@ FORMS = [
     },
 ]
 
+# As the tool lists them: without the uuid, which no tool takes.
+LISTED_FORMS = [{key: value for key, value in form.items() if key != "uuid"} for form in FORMS]
+
 
 async def test_list_forms_sends_no_filters_when_none_given(client: Client, piggy: respx.MockRouter) -> None:
     route = piggy.get("/forms").respond(200, json=envelope(FORMS))
@@ -675,7 +668,7 @@ async def test_list_forms_sends_no_filters_when_none_given(client: Client, piggy
 
     assert result.is_error is False
     assert_get(the_request(route), "/forms")
-    assert result.structured_content == {"forms": FORMS}
+    assert result.structured_content == {"forms": LISTED_FORMS}
 
 
 async def test_list_forms_passes_status_and_type_as_query(client: Client, piggy: respx.MockRouter) -> None:
@@ -685,7 +678,7 @@ async def test_list_forms_passes_status_and_type_as_query(client: Client, piggy:
 
     assert result.is_error is False
     assert_get(the_request(route), "/forms", [("status", "PUBLISHED"), ("type", "PUBLIC")])
-    assert result.structured_content == {"forms": FORMS}
+    assert result.structured_content == {"forms": LISTED_FORMS}
 
 
 async def test_list_forms_passes_only_the_filter_given(client: Client, piggy: respx.MockRouter) -> None:
@@ -732,7 +725,6 @@ async def test_list_perks_reads_perks_with_options(client: Client, piggy: respx.
     assert result.structured_content == {
         "perks": [
             {
-                "uuid": PERK,
                 "name": "fake_free_coffee",
                 "label": "Fake free coffee",
                 "data_type": "single_select",
@@ -814,8 +806,8 @@ async def test_find_or_create_products_stops_paging_when_all_are_found(client: C
     assert len(piggy.calls) == 2
     assert result.structured_content == {
         "products": [
-            {"uuid": PRODUCT_2, "external_identifier": "FAKE-SKU-2", "name": "Name in Piggy, SKU 2", "created": False},
-            {"uuid": PRODUCT_1, "external_identifier": "FAKE-SKU-1", "name": "Name in Piggy, SKU 1", "created": False},
+            {"uuid": PRODUCT_2, "external_identifier": "FAKE-SKU-2", "created": False},
+            {"uuid": PRODUCT_1, "external_identifier": "FAKE-SKU-1", "created": False},
         ]
     }
 
@@ -869,9 +861,9 @@ async def test_find_or_create_products_creates_only_the_missing_in_one_batch(
     assert len(piggy.calls) == 3
     assert result.structured_content == {
         "products": [
-            {"uuid": PRODUCT_2, "external_identifier": "FAKE-SKU-2", "name": "SKU 2", "created": True},
-            {"uuid": PRODUCT_1, "external_identifier": "FAKE-SKU-1", "name": "Name in Piggy, SKU 1", "created": False},
-            {"uuid": PRODUCT_3, "external_identifier": "FAKE-SKU-3", "name": "SKU 3", "created": True},
+            {"uuid": PRODUCT_2, "external_identifier": "FAKE-SKU-2", "created": True},
+            {"uuid": PRODUCT_1, "external_identifier": "FAKE-SKU-1", "created": False},
+            {"uuid": PRODUCT_3, "external_identifier": "FAKE-SKU-3", "created": True},
         ]
     }
 
@@ -934,8 +926,6 @@ async def test_update_booking_puts_every_field(client: Client, piggy: respx.Mock
     assert_write(the_request(route), "PUT", f"/bookings/{BOOKING}", changes)
     assert result.structured_content == {
         "uuid": BOOKING,
-        "external_id": "FAKE-BOOKING-2",
-        "source": "fake-pos",
         "starts_at": "2026-03-02T18:00:00+00:00",
         "ends_at": "2026-03-02T21:00:00+00:00",
         "checked_in_at": "2026-03-02T18:05:00+00:00",
@@ -951,8 +941,6 @@ async def test_update_booking_puts_only_the_given_field(client: Client, piggy: r
     assert_write(the_request(route), "PUT", f"/bookings/{BOOKING}", {"status": "canceled"})
     assert result.structured_content == {
         "uuid": BOOKING,
-        "external_id": "FAKE-BOOKING-1",
-        "source": "fake-test",
         "starts_at": "2026-03-01T18:00:00+00:00",
         "ends_at": "2026-03-01T20:00:00+00:00",
     }
@@ -1075,12 +1063,7 @@ async def test_claim_anonymous_contact_after_confirmation_puts_the_email(
     assert len(piggy.calls) == 3  # the two preview reads, then only the claim
     assert second.structured_content is not None
     assert second.structured_content["status"] == "done"
-    assert second.structured_content["contact"] == {
-        "uuid": CONTACT_A,
-        "email": email,
-        "credit_balance": 8,
-        "is_anonymous": False,
-    }
+    assert second.structured_content["contact"] == {"uuid": CONTACT_A, "credit_balance": 8}
 
 
 async def test_claim_anonymous_contact_refuses_bad_arguments(client: Client, piggy: respx.MockRouter) -> None:

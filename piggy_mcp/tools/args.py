@@ -12,6 +12,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, WithJsonSchema
 
+from piggy_mcp.schema import guard
+
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?")
 
@@ -49,13 +51,15 @@ DateTime = Annotated[
     Field(description="ISO 8601, UTC or with offset, e.g. 2026-12-31T23:59:00Z."),
 ]
 
+# A name, label, id or code. Its limits guard against garbage; no model needs to be told them.
+Text = Annotated[str, guard(max_length=255)]
+NonEmptyText = Annotated[str, guard(min_length=1, max_length=255)]
+
 ContactUuid = Annotated[Uuid, Field(description="The contact's uuid.")]
-ShopUuid = Annotated[Uuid, Field(description="uuid of the shop where this happens.")]
+ShopUuid = Annotated[Uuid, Field(description="Where it happens (list_shops).")]
 Email = Annotated[EmailAddress, Field(description="The contact's email address.")]
 ConfirmationToken = Annotated[
     str | None,
-    Field(
-        max_length=200,
-        description="From a confirmation_required result, once the user agreed; other arguments unchanged.",
-    ),
+    Field(description="From confirmation_required, once the user agreed."),
+    guard(max_length=200),
 ]

@@ -8,6 +8,8 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
+from piggy_mcp.schema import guard
+from piggy_mcp.tools.args import NonEmptyText
 from piggy_mcp.tools.base import WRITE, Result, Toolset, api
 
 toolset = Toolset("attributes", "Add custom fields to contact profiles.")
@@ -21,8 +23,8 @@ CHOICE_TYPES = frozenset({"select", "multi_select"})
 
 
 class Option(BaseModel):
-    label: Annotated[str, Field(min_length=1, max_length=255, description="Shown to people.")]
-    value: Annotated[str, Field(min_length=1, max_length=255, description="Stored on the contact.")]
+    label: Annotated[NonEmptyText, Field(description="Shown to people.")]
+    value: Annotated[NonEmptyText, Field(description="Stored on the contact.")]
 
 
 class AttributeOption(Result):
@@ -30,9 +32,9 @@ class AttributeOption(Result):
     value: str | None = None
 
 
+# What Piggy created, minus the label the caller just chose.
 class ContactAttribute(Result):
     name: str
-    label: str | None = None
     type: str | None = None
     options: list[AttributeOption] | None = None
 
@@ -43,19 +45,18 @@ async def create_contact_attribute(
         str,
         Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64, description="Unique internal name, snake_case."),
     ],
-    label: Annotated[str, Field(min_length=1, max_length=255, description="Display label.")],
+    label: Annotated[NonEmptyText, Field(description="Display label.")],
     data_type: Annotated[DataType, Field(description="Kind of value the field holds.")],
     ctx: Context[Any, Any],
-    description: Annotated[str | None, Field(max_length=1000, description="What the field is for.")] = None,
+    description: Annotated[str | None, Field(description="What the field is for."), guard(max_length=1000)] = None,
     options: Annotated[
         list[Option] | None,
         Field(min_length=1, max_length=100, description="The choices; required for select and multi_select only."),
     ] = None,
 ) -> ContactAttribute:
-    """Add a custom field to every contact profile, e.g. a "preferred category" select.
-
-    Piggy refuses a name that already exists (60009). Values are then set per contact.
-    """
+    """Add a new custom field to every contact profile, e.g. a "preferred category" select. Check
+    list_contact_attributes first: Piggy refuses a name that already exists (60009). Values are then set per
+    contact with update_contact."""
     if data_type in CHOICE_TYPES and not options:
         raise ToolError(f"A {data_type} attribute needs options: pass options as [{{label, value}}, ...].")
     if data_type not in CHOICE_TYPES and options:

@@ -8,16 +8,17 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
-from piggy_mcp.tools.args import DateTime, Uuid
+from piggy_mcp.schema import guard
+from piggy_mcp.tools.args import DateTime, Text, Uuid
 from piggy_mcp.tools.base import IDEMPOTENT, Result, Toolset, api
 
 toolset = Toolset("bookings", "Update bookings.")
 
 
+# What Piggy holds after the update: the times (the other fields echo the caller's own values). A comment, not a
+# docstring: a result model's docstring would be sent in the output schema.
 class Booking(Result):
     uuid: str
-    external_id: str | None = None
-    source: str | None = None
     starts_at: str | None = None
     ends_at: str | None = None
     checked_in_at: str | None = None
@@ -27,19 +28,20 @@ class Booking(Result):
 async def update_booking(
     booking_uuid: Annotated[Uuid, Field(description="The booking's uuid.")],
     ctx: Context[Any, Any],
-    external_id: Annotated[str | None, Field(max_length=255, description="The booking's id in your system.")] = None,
-    source: Annotated[str | None, Field(max_length=255, description="Where the booking came from.")] = None,
-    starts_at: DateTime | None = None,
-    ends_at: DateTime | None = None,
+    external_id: Annotated[Text | None, Field(description="Its id in your booking system.")] = None,
+    source: Annotated[Text | None, Field(description="Where it came from.")] = None,
+    starts_at: Annotated[DateTime | None, Field(description="Start time.")] = None,
+    ends_at: Annotated[DateTime | None, Field(description="End time.")] = None,
     checked_in_at: Annotated[DateTime | None, Field(description="When the guests checked in.")] = None,
-    number_of_people: Annotated[int | None, Field(ge=1, le=10_000)] = None,
-    company_name: Annotated[str | None, Field(max_length=255)] = None,
+    number_of_people: Annotated[int | None, Field(ge=1, description="Party size."), guard(le=10_000)] = None,
+    company_name: Annotated[Text | None, Field(description="Company it is for.")] = None,
     status: Annotated[
-        str | None, Field(max_length=64, description="Free text, e.g. created, in progress, canceled, completed.")
+        str | None, Field(description="Free text, e.g. canceled, completed."), guard(max_length=64)
     ] = None,
     prepaid_amount: Annotated[int | None, Field(ge=0, description="Amount prepaid, in cents.")] = None,
 ) -> Booking:
-    """Change a booking's details; give at least one field. The shop and contact of a booking cannot change."""
+    """Change a booking, e.g. its times when a guest reschedules or checked_in_at when they arrive. Give at
+    least one field; the others stay as they are. The shop and contact of a booking cannot change."""
     changes = {
         "external_id": external_id,
         "source": source,

@@ -7,13 +7,15 @@ from typing import Annotated, Any, Literal
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
+from piggy_mcp.schema import guard
+from piggy_mcp.tools.args import NonEmptyText
 from piggy_mcp.tools.base import IDEMPOTENT, READ, Result, Toolset, api
 
 toolset = Toolset("catalog", "List forms and perks; keep products in sync.")
 
 
+# Forms and perks are listed without their uuid: no tool takes one.
 class Form(Result):
-    uuid: str
     name: str
     status: str | None = None
     type: str | None = None
@@ -32,7 +34,7 @@ async def list_forms(
     ] = None,
     type: Annotated[Literal["PUBLIC", "PRIVATE"] | None, Field(description="Only forms of this kind.")] = None,
 ) -> Forms:
-    """List the account's forms (sign-up, survey...) with their public URLs."""
+    """List the account's forms (sign-up, survey...) with their public URLs, e.g. to send a member a link."""
     return Forms.model_validate({"forms": await api(ctx).list_forms(status, type)})
 
 
@@ -43,7 +45,6 @@ class PerkOption(Result):
 
 
 class Perk(Result):
-    uuid: str
     name: str
     label: str | None = None
     data_type: str | None = None
@@ -56,22 +57,19 @@ class Perks(Result):
 
 @toolset.tool(title="List perks", annotations=READ)
 async def list_perks(ctx: Context[Any, Any]) -> Perks:
-    """List the perks (tier benefits) defined for the loyalty program, with their options."""
+    """List the loyalty program's perks (tier benefits) and their options, e.g. to explain what a tier gives."""
     return Perks.model_validate({"perks": await api(ctx).list_perks()})
 
 
 class ProductInput(BaseModel):
-    external_identifier: Annotated[
-        str, Field(min_length=1, max_length=255, description="The product's id in the shop's own system.")
-    ]
-    name: Annotated[str, Field(min_length=1, max_length=255)]
-    description: Annotated[str | None, Field(max_length=5000)] = None
+    external_identifier: Annotated[NonEmptyText, Field(description="The product's id in the shop's system.")]
+    name: Annotated[NonEmptyText, Field(description="Product name.")]
+    description: Annotated[str | None, Field(description="Product description."), guard(max_length=5000)] = None
 
 
 class Product(Result):
     uuid: str | None = None
     external_identifier: str
-    name: str | None = None
     created: bool
 
 
@@ -87,8 +85,8 @@ async def find_or_create_products(
     ],
     ctx: Context[Any, Any],
 ) -> Products:
-    """Make sure products exist in Piggy: each is matched by external_identifier, and created if missing.
-    Says per product whether it was found or created. Existing products are not changed."""
+    """Make sure the shop's catalog products exist in Piggy, e.g. before orders name them: each is matched by
+    external_identifier and created if missing; existing ones stay unchanged. Says which were created."""
     unique = {p.external_identifier: p.model_dump() for p in products}
     pairs = await api(ctx).find_or_create_products(list(unique.values()))
     return Products(products=[Product.model_validate({**item, "created": created}) for item, created in pairs])

@@ -72,11 +72,12 @@ async def ask(
 ResultT = TypeVar("ResultT", bound="ConfirmableResult")
 
 
+# Fields every confirmed tool returns besides its own. (A comment: a docstring would be sent in the output schema.)
 class ConfirmableResult(Result):
-    """Fields every confirmed tool returns besides its own."""
-
     status: Literal["done", "confirmation_required", "cancelled"]
     message: str
+    # What is at stake, worded for the user: the very text an elicitation shows, so both ways to confirm agree.
+    preview: str | None = None
     confirmation_token: str | None = None
     expires_in_seconds: int | None = None
 
@@ -99,7 +100,7 @@ def unless_confirmed(outcome: ElicitationResult[Any], result_type: type[ResultT]
                     ),
                     "confirmation_token": data.token,
                     "expires_in_seconds": data.expires_in_seconds,
-                    "preview": data.preview,
+                    "preview": data.preview.describe(),
                 }
             )
         if isinstance(data, _TokenApproved) or (isinstance(data, Confirm) and data.confirm):

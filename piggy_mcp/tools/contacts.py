@@ -12,6 +12,7 @@ from pydantic import Field
 
 from piggy_mcp.piggy import PiggyAPI
 from piggy_mcp.piggy.errors import NotFoundError
+from piggy_mcp.schema import guard
 from piggy_mcp.tools.args import ConfirmationToken, ContactUuid, Email
 from piggy_mcp.tools.base import DESTRUCTIVE, READ, WRITE, Result, Toolset, api
 from piggy_mcp.tools.confirm import (
@@ -51,12 +52,9 @@ class VerificationEmailSent(Result):
 
 @toolset.tool(title="Send verification email", annotations=WRITE)
 async def send_contact_verification_email(email: Email, ctx: Context[Any, Any]) -> VerificationEmailSent:
-    """Email a contact a login code so they can prove they own the address.
-
-    First step of verifying a member before acting on their account at their request. The contact
-    must exist, and the Piggy account needs a Contacts Portal. Then ask the member for the code and
-    call verify_login_code.
-    """
+    """Email a contact a login code proving they own the address: the first step before acting on a member's
+    account at their request. Needs an existing contact and a Contacts Portal in Piggy. Then ask for the code
+    and call verify_login_code."""
     data = await api(ctx).send_verification_email(email)
     return VerificationEmailSent(message=str(data.get("message") or "Verification email sent."))
 
@@ -68,14 +66,14 @@ class VerifiedContact(Result):
 @toolset.tool(title="Verify login code", annotations=WRITE)
 async def verify_login_code(
     email: Email,
-    code: Annotated[str, Field(min_length=1, max_length=64, description="The code from the verification email.")],
+    code: Annotated[
+        str, Field(description="The code from the verification email."), guard(min_length=1, max_length=64)
+    ],
     ctx: Context[Any, Any],
 ) -> VerifiedContact:
-    """Check the code a member read from their verification email; returns the verified contact's uuid.
-
-    Use after send_contact_verification_email. A wrong or expired code is an error (Piggy 13010):
-    ask the member to check the code or send a new email. Checking changes nothing in Piggy.
-    """
+    """Check the code a member got from send_contact_verification_email; returns the verified contact's uuid
+    and changes nothing in Piggy. A wrong or expired code is an error (13010): let the member check it, or send
+    a new email."""
     return VerifiedContact.model_validate(await api(ctx).verify_login_code(email, code))
 
 
@@ -85,11 +83,8 @@ class AuthToken(Result):
 
 @toolset.tool(title="Get contact auth token", annotations=READ)
 async def get_contact_auth_token(contact_uuid: ContactUuid, ctx: Context[Any, Any]) -> AuthToken:
-    """Get a secure token that identifies a contact, for signing them in to the shop's loyalty portal or app.
-
-    Request it only for a contact whose identity was verified (verify_login_code). Treat it as a
-    secret: hand it to the shop's systems, never show it in chat.
-    """
+    """Get a secure token identifying a contact, to sign them in to the shop's loyalty portal or app. Only for a
+    contact verified with verify_login_code. A secret: hand it to the shop's systems, never show it in chat."""
     return AuthToken(auth_token=await api(ctx).get_contact_auth_token(contact_uuid))
 
 
@@ -106,10 +101,6 @@ class MergePreview(Result):
             "The source contact will stop existing; its credits and history move to the destination. "
             "This cannot be undone."
         )
-
-
-class MergeResult(ConfirmableResult):
-    preview: MergePreview | None = None
 
 
 async def _merge_preview(piggy: PiggyAPI, source_uuid: str, destination_uuid: str) -> MergePreview:
@@ -143,18 +134,14 @@ async def merge_contacts(
     ctx: Context[Any, Any],
     confirmation: Annotated[ElicitationResult[Confirm], Resolve(_confirm_merge)],
     confirmation_token: ConfirmationToken = None,
-) -> MergeResult:
-    """Merge a duplicate contact into another: IRREVERSIBLE. The source contact is deleted and its credits,
-    history and data move to the destination.
-
-    Use only with the member's consent, after verifying they own both email addresses. The user is asked
-    to confirm first (status=confirmation_required: show the preview, then call again with the token).
-    Piggy merges asynchronously: it may take a few minutes to show.
-    """
-    if (unsent := unless_confirmed(confirmation, MergeResult)) is not None:
+) -> ConfirmableResult:
+    """Merge a member's duplicate contact into their other one, IRREVERSIBLY: the source is deleted; its
+    credits, history and data move to the destination. Only with the member's consent, once verified as owner
+    of both emails. Asks the user to confirm first. Piggy merges in the background, within minutes."""
+    if (unsent := unless_confirmed(confirmation, ConfirmableResult)) is not None:
         return unsent
     await api(ctx).merge_contacts(source_contact_uuid, destination_contact_uuid)
-    return MergeResult(
+    return ConfirmableResult(
         status="done",
         message=(
             "Piggy accepted the merge and processes it asynchronously; it may take a few minutes. "
@@ -183,9 +170,14 @@ class ClaimPreview(Result):
         )
 
 
+# The claimed contact: its uuid (the existing contact's, after a merge) and balance; the email is the caller's.
+class ClaimedContact(Result):
+    uuid: str
+    credit_balance: int | None = None
+
+
 class ClaimResult(ConfirmableResult):
-    preview: ClaimPreview | None = None
-    contact: Contact | None = None
+    contact: ClaimedContact | None = None
 
 
 async def _claim_preview(piggy: PiggyAPI, anonymous_uuid: str, email: str) -> ClaimPreview:
@@ -223,12 +215,11 @@ async def claim_anonymous_contact(
     confirmation: Annotated[ElicitationResult[Confirm], Resolve(_confirm_claim)],
     confirmation_token: ConfirmationToken = None,
 ) -> ClaimResult:
-    """Turn an anonymous contact (e.g. a loyalty card used in store) into a normal contact with a real email.
-
-    If a contact with that email already exists, Piggy MERGES the two, irreversibly. The user is asked to
-    confirm first (status=confirmation_required: show the preview, then call again with the token).
-    """
+    """Give an anonymous contact (e.g. a loyalty card used in store) its owner's real email when they register,
+    making it a normal contact. If a contact has that email already, Piggy MERGES the two, irreversibly. Asks
+    the user to confirm first."""
     if (unsent := unless_confirmed(confirmation, ClaimResult)) is not None:
         return unsent
-    contact = Contact.of(await api(ctx).claim_anonymous_contact(anonymous_contact_uuid, email))
+    claimed = Contact.of(await api(ctx).claim_anonymous_contact(anonymous_contact_uuid, email))
+    contact = ClaimedContact(uuid=claimed.uuid, credit_balance=claimed.credit_balance)
     return ClaimResult(status="done", message="The contact was claimed.", contact=contact)

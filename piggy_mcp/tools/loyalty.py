@@ -6,9 +6,10 @@ from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
-from piggy_mcp.tools.args import ContactUuid, ShopUuid, Uuid
+from piggy_mcp.schema import guard
+from piggy_mcp.tools.args import ContactUuid, ShopUuid, Text, Uuid
 from piggy_mcp.tools.base import READ, WRITE, Result, Toolset, api
 
 toolset = Toolset("loyalty", "Award loyalty credits and read credit balances.")
@@ -21,7 +22,7 @@ class CreditBalance(Result):
 
 @toolset.tool(title="Get credit balance", annotations=READ)
 async def get_contact_credit_balance(contact_uuid: ContactUuid, ctx: Context[Any, Any]) -> CreditBalance:
-    """Read how many loyalty credits (points) a contact has."""
+    """Read a contact's loyalty credits (points), e.g. when a member asks."""
     data = await api(ctx).get_credit_balance(contact_uuid)
     return CreditBalance(contact_uuid=contact_uuid, balance=data["balance"])
 
@@ -29,8 +30,11 @@ async def get_contact_credit_balance(contact_uuid: ContactUuid, ctx: Context[Any
 class CreditReception(Result):
     uuid: str
     credits: int
-    unit_value: float | None = None
     balance_after: int | None = None
+
+
+# Loyalty-transaction attribute values, advertised compactly (an integer is a number).
+TransactionAttribute = Annotated[str | int | float | bool, WithJsonSchema({"type": ["string", "number", "boolean"]})]
 
 
 @toolset.tool(title="Award credits", annotations=WRITE)
@@ -39,37 +43,26 @@ async def create_credit_reception(
     shop_uuid: ShopUuid,
     ctx: Context[Any, Any],
     credits: Annotated[
-        int | None,
-        Field(ge=-1_000_000, le=1_000_000, description="Credits to award directly, bypassing the loyalty rules."),
+        int | None, Field(description="Credits to award, bypassing the rules."), guard(ge=-1_000_000, le=1_000_000)
     ] = None,
     unit_value: Annotated[
         float | None,
-        Field(
-            ge=0,
-            le=10_000_000,
-            description="Amount in the unit (e.g. 10.40 for a EUR 10.40 purchase); "
-            "Piggy's loyalty rules turn it into credits.",
-        ),
+        Field(ge=0, description="Amount, e.g. 10.40 (EUR)."),
+        guard(le=10_000_000),
     ] = None,
     unit_name: Annotated[
-        str | None, Field(max_length=64, description="Unit of unit_value; default: the account's default unit.")
+        str | None, Field(description="The unit; default: the account's."), guard(max_length=64)
     ] = None,
-    contact_identifier_value: Annotated[
-        str | None, Field(max_length=255, description="Loyalty card or other identifier used for this purchase.")
-    ] = None,
-    pos_transaction_uuid: Annotated[
-        Uuid | None, Field(description="The POS transaction these credits are for.")
-    ] = None,
+    contact_identifier_value: Annotated[Text | None, Field(description="Card or other identifier used.")] = None,
+    pos_transaction_uuid: Annotated[Uuid | None, Field(description="Its POS transaction.")] = None,
     attributes: Annotated[
-        dict[str, str | int | float | bool] | None,
-        Field(description="Loyalty-transaction attribute values by name, as defined in Piggy."),
+        dict[str, TransactionAttribute] | None,
+        Field(description="Transaction attribute values by name."),
     ] = None,
 ) -> CreditReception:
-    """Award loyalty credits to a contact, e.g. for a purchase. Give exactly one of credits or unit_value.
-
-    Not idempotent: each call awards again. If a call's outcome is unknown, read the balance before retrying.
-    Negative credits take credits back for a partial refund.
-    """
+    """Award a contact loyalty credits, e.g. for a purchase: unit_value (the loyalty rules turn it into credits)
+    or credits, not both; negative credits take some back. Not idempotent: check the balance before retrying an
+    unknown outcome."""
     if (credits is None) == (unit_value is None):
         raise ToolError("Give exactly one of credits (a number of credits) or unit_value (e.g. a purchase amount).")
     data = await api(ctx).create_credit_reception(
@@ -83,6 +76,4 @@ async def create_credit_reception(
         attributes=attributes,
     )
     balance = ((data.get("contact") or {}).get("credit_balance") or {}).get("balance")
-    return CreditReception(
-        uuid=data["uuid"], credits=data["credits"], unit_value=data.get("unit_value"), balance_after=balance
-    )
+    return CreditReception(uuid=data["uuid"], credits=data["credits"], balance_after=balance)

@@ -57,7 +57,6 @@ class Member(Contact):
 @toolset.tool(title="Find contact by email", annotations=READ)
 async def find_contact(email: Email, ctx: Context[Any, Any]) -> Member:
     """Find a member by email: their uuid (other tools need it), credit balance, tier and profile fields.
-
     Finding a contact does not prove the person in the chat owns it: verify them before acting at their request.
     """
     try:
@@ -71,7 +70,8 @@ async def find_contact(email: Email, ctx: Context[Any, Any]) -> Member:
 
 @toolset.tool(title="Get contact", annotations=READ)
 async def get_contact(contact_uuid: ContactUuid, ctx: Context[Any, Any]) -> Member:
-    """Read a contact by uuid: email, anonymous or not, credit balance, tier and profile fields."""
+    """Read a contact by uuid, e.g. to check a merge: email, anonymous or not, credit balance, tier and profile
+    fields."""
     return Member.of(await api(ctx).get_contact(contact_uuid))
 
 
@@ -137,7 +137,7 @@ async def update_contact(
     ],
     ctx: Context[Any, Any],
 ) -> Member:
-    """Correct a member's profile fields; other fields stay as they are. Only writable attributes
+    """Correct a member's profile fields; the others stay as they are. Only writable attributes
     (list_contact_attributes) are accepted: a call naming any other field is refused and changes nothing."""
     piggy = api(ctx)
     known = {str(item.get("name")): _writable(item) for item in await piggy.list_contact_attributes()}
@@ -181,8 +181,8 @@ async def list_loyalty_transactions(
     page: PageNumber = None,
     limit: Annotated[int | None, Field(ge=1, le=100, description="Per page (default 10).")] = None,
 ) -> LoyaltyTransactions:
-    """List a member's credit receptions and reward redemptions. Check it before awarding credits
-    or redeeming again after an unknown outcome. If has_more, call again with page=next_page."""
+    """List a member's credit receptions and reward redemptions, e.g. to check whether a write with an unknown
+    outcome went through before retrying it."""
     items, meta = await api(ctx).list_loyalty_transactions(contact_uuid, type, page, limit)
     return LoyaltyTransactions(
         transactions=[LoyaltyTransaction.model_validate(item) for item in items],

@@ -11,14 +11,14 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from piggy_mcp.schema import guard
 from piggy_mcp.tools.base import Result
 
-PageNumber = Annotated[int | None, Field(ge=1, le=10_000, description="Page number (default 1).")]
+PageNumber = Annotated[int | None, Field(ge=1, description="Page number (default 1)."), guard(le=10_000)]
 
 
+# What a model needs to page on: no echo of the page it asked for, nor last_page, which has_more already says.
 class Paged(Result):
-    page: int
-    last_page: int | None = None
     total: int | None = None
     has_more: bool
     next_page: int | None = None
@@ -31,8 +31,6 @@ def paging(meta: Mapping[str, Any], page: int | None, count: int, limit: int) ->
     # Without last_page, a full page suggests there may be more: say so rather than hide items.
     has_more = current < last if last is not None else count >= limit > 0
     return {
-        "page": current,
-        "last_page": last,
         "total": _int(meta.get("total")),
         "has_more": has_more,
         "next_page": current + 1 if has_more else None,

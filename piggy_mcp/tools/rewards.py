@@ -11,7 +11,7 @@ from mcp.server.mcpserver.resolve import Elicit, Resolve
 from pydantic import Field, ValidationError
 
 from piggy_mcp.piggy import PiggyAPI
-from piggy_mcp.tools.args import ConfirmationToken, ContactUuid, ShopUuid, Uuid
+from piggy_mcp.tools.args import ConfirmationToken, ContactUuid, NonEmptyText, ShopUuid, Uuid
 from piggy_mcp.tools.base import DESTRUCTIVE, READ, WRITE, Result, Toolset, api
 from piggy_mcp.tools.confirm import (
     Confirm,
@@ -80,7 +80,8 @@ async def list_rewards(
     contact_uuid: Annotated[Uuid | None, Field(description="Only rewards this contact can claim now.")] = None,
     shop_uuid: Annotated[Uuid | None, Field(description="Only rewards offered in this shop.")] = None,
 ) -> Rewards:
-    """List the rewards members can redeem credits for, with their cost (required_credits)."""
+    """List the rewards members can redeem credits for, with their cost (required_credits), e.g. when a member
+    asks what their points buy."""
     return Rewards.model_validate({"rewards": await api(ctx).list_rewards(contact_uuid, shop_uuid)})
 
 
@@ -103,7 +104,6 @@ class RedemptionPreview(Result):
 
 class RewardReception(Result):
     uuid: str | None = None
-    title: str | None = None
     credits: int | None = None
     balance_after: int | None = None
     expires_at: str | None = None
@@ -111,7 +111,6 @@ class RewardReception(Result):
 
 
 class RedeemResult(ConfirmableResult):
-    preview: RedemptionPreview | None = None
     reception: RewardReception | None = None
 
 
@@ -153,11 +152,8 @@ async def redeem_reward(
     confirmation: Annotated[ElicitationResult[Confirm], Resolve(_confirm_redemption)],
     confirmation_token: ConfirmationToken = None,
 ) -> RedeemResult:
-    """Redeem a reward for a member: spends their credits. A digital reward returns its code.
-
-    Only for a verified member who chose the reward. The user confirms first (status=confirmation_required:
-    show the preview, then call again with the token).
-    """
+    """Redeem a reward for a member: spends their credits; a digital reward returns its code. Only for a
+    verified member who chose the reward. Asks the user to confirm first."""
     if (unsent := unless_confirmed(confirmation, RedeemResult)) is not None:
         return unsent
     data = await api(ctx).create_reward_reception(contact_uuid, reward_uuid, shop_uuid)
@@ -201,7 +197,6 @@ class Reversal(Result):
 
 
 class ReverseResult(ConfirmableResult):
-    preview: ReversalPreview | None = None
     reversal: Reversal | None = None
 
 
@@ -256,15 +251,12 @@ async def reverse_credit_reception(
     confirmation: Annotated[ElicitationResult[Confirm], Resolve(_confirm_reversal)],
     contact_uuid: Annotated[
         ContactUuid | None,
-        Field(description="Who received those credits: give it for a preview with the amount and balance after."),
+        Field(description="Who received them: gives a preview with the amount and balance after."),
     ] = None,
     confirmation_token: ConfirmationToken = None,
 ) -> ReverseResult:
     """Take back the credits of one credit reception (e.g. a refunded purchase) with an opposite reception.
-
-    Find it with list_loyalty_transactions. The user confirms first (status=confirmation_required: show the
-    preview, then call again with the token).
-    """
+    Find it with list_loyalty_transactions. Asks the user to confirm first."""
     if (unsent := unless_confirmed(confirmation, ReverseResult)) is not None:
         return unsent
     data = await api(ctx).reverse_credit_reception(credit_reception_uuid)
@@ -291,15 +283,16 @@ class Promotions(Result):
 
 @toolset.tool(title="List promotions", annotations=READ)
 async def list_promotions(ctx: Context[Any, Any]) -> Promotions:
-    """List the promotions vouchers belong to; expiration_duration is in seconds."""
+    """List the promotions vouchers belong to, e.g. to pick one for create_vouchers_batch; expiration_duration
+    is in seconds."""
     return Promotions.model_validate({"promotions": await api(ctx).list_promotions()})
 
 
 VOUCHERS_DEFAULT_LIMIT = 30  # Piggy's default page size for vouchers
 
 
+# Vouchers are named by their code; no tool takes their uuid.
 class ContactVoucher(Result):
-    uuid: str
     code: str
     status: str
     name: str | None = None
@@ -324,7 +317,7 @@ async def list_contact_vouchers(
     # Piggy allows 500; more than 100 vouchers at once would flood the model's context.
     limit: Annotated[int | None, Field(ge=1, le=100, description="Per page (default 30).")] = None,
 ) -> ContactVouchers:
-    """List a member's vouchers with codes and status. If has_more, call again with page=next_page."""
+    """List a member's vouchers with their codes and status, e.g. when they ask what vouchers they have."""
     items, meta = await api(ctx).list_vouchers(contact_uuid, status, promotion_uuid, page, limit)
     return ContactVouchers(
         vouchers=[ContactVoucher.model_validate(item) for item in items],
@@ -334,7 +327,6 @@ async def list_contact_vouchers(
 
 class VoucherRedemption(Result):
     code: str
-    uuid: str | None = None
     status: str | None = None
     name: str | None = None
     redeemed_at: str | None = None
@@ -342,7 +334,7 @@ class VoucherRedemption(Result):
 
 @toolset.tool(title="Redeem voucher", annotations=WRITE)
 async def redeem_voucher(
-    code: Annotated[str, Field(min_length=1, max_length=255, description="The voucher code.")],
+    code: Annotated[NonEmptyText, Field(description="The voucher code.")],
     ctx: Context[Any, Any],
     contact_uuid: Annotated[
         Uuid | None, Field(description="Who redeems it; required if the voucher has no contact.")
