@@ -188,10 +188,10 @@ async def main_async(runs: int, mode: str, devnull: TextIO) -> None:
 
 def main() -> None:
     parser = arg_parser(__doc__ or "")
-    parser.add_argument("--runs", type=int, default=None, help="runs per server (default 15, --quick 3)")
+    parser.add_argument("--runs", type=int, default=None, help="runs per server (default 30, --quick 3)")
     parser.add_argument("--mode", default="legacy", help="client mode: legacy (what desktop clients speak) or auto")
     args = parser.parse_args()
-    runs = args.runs or (3 if args.quick else 15)
+    runs = args.runs or (3 if args.quick else 30)
     with open(os.devnull, "w") as devnull:  # the servers' stderr during timed runs
         anyio.run(main_async, runs, args.mode, devnull)
 
