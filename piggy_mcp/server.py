@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from mcp.server import MCPServer
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
@@ -24,6 +23,9 @@ from piggy_mcp.selection import select_tools
 from piggy_mcp.signing import Signer
 from piggy_mcp.tools import ToolSpec
 from piggy_mcp.tools.base import Runtime
+
+if TYPE_CHECKING:
+    import httpx
 
 NAME = "piggy-mcp"
 SANDBOX_NOTICE = "SANDBOX: simulated data from piggy-mcp's built-in Piggy simulator, not a real loyalty account."
@@ -96,6 +98,8 @@ def build_server(
 
 def _sandboxed(settings: Settings) -> tuple[Settings, httpx.AsyncBaseTransport]:
     """Settings and an in-process transport for the built-in simulated Piggy (imported only when used)."""
+    import httpx
+
     from piggy_mcp.sandbox import create_app
 
     key = "sandbox"

@@ -24,6 +24,7 @@ from mcp.server import MCPServer
 from mcp.types import CallToolResult, TextContent
 
 import piggy_mcp.piggy.client as client_module
+import piggy_mcp.piggy.wire as wire_module
 from piggy_mcp import __version__
 from piggy_mcp.config import Settings
 from piggy_mcp.piggy import PiggyAPI, PiggyClient
@@ -754,7 +755,7 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Recorder]:
             seen.transports.append(self)
 
     monkeypatch.setattr("piggy_mcp.server.PiggyClient", RecordingPiggyClient)
-    monkeypatch.setattr(httpx, "AsyncHTTPTransport", RecordingTransport)  # the client looks it up per pool
+    monkeypatch.setattr(httpx, "AsyncHTTPTransport", RecordingTransport)  # wire.py looks it up per pool
     yield seen
 
 
@@ -765,23 +766,24 @@ async def test_one_pool_is_reused_and_closed_with_the_lifespan(recorder: _Record
     server: MCPServer[Runtime] = build_server(make_settings())
     assert len(recorder.piggy_clients) == 1
     piggy_client = recorder.piggy_clients[0]
-    assert piggy_client._transport is None  # nothing is opened before the first call
+    assert piggy_client._open_pool is None  # nothing is opened before the first call
     assert recorder.transports == []
 
     async with Client(server) as client:
         assert_ok_balance(await balance(client))
-        pool = piggy_client._transport
-        assert isinstance(pool, _RecordingTransport)
+        pool = piggy_client._open_pool
+        assert pool is not None
+        assert isinstance(pool.transport, _RecordingTransport)
         assert_ok_balance(await balance(client))  # with a retry in between
         assert not (await award(client)).is_error
         assert_ok_balance(await balance(client))
-        assert piggy_client._transport is pool
+        assert piggy_client._open_pool is pool
         assert piggy_client._pool() is pool
-        assert not pool.closed
+        assert not pool.transport.closed
 
-    assert recorder.transports == [pool]
-    assert piggy_client._transport is None
-    assert pool.closed
+    assert recorder.transports == [pool.transport]
+    assert piggy_client._open_pool is None
+    assert pool.transport.closed
 
 
 async def test_pool_method_returns_the_same_pool(recorder: _Recorder, piggy: respx.MockRouter) -> None:
@@ -793,8 +795,8 @@ async def test_pool_method_returns_the_same_pool(recorder: _Recorder, piggy: res
         await piggy_client.get(BALANCE_PATH)
         await piggy_client.get(BALANCE_PATH)
         assert piggy_client._pool() is first
-    assert piggy_client._transport is None
-    assert recorder.transports == [first]
+    assert piggy_client._open_pool is None
+    assert recorder.transports == [first.transport]
     assert recorder.transports[0].closed
 
 
@@ -802,14 +804,14 @@ async def test_missing_key_opens_no_pool(recorder: _Recorder, piggy: respx.MockR
     async with Client(build_server(make_settings(api_key=None))) as client:
         assert (await balance(client)).is_error
     assert recorder.transports == []
-    assert recorder.piggy_clients[0]._transport is None
+    assert recorder.piggy_clients[0]._open_pool is None
 
 
 async def test_unused_server_closes_cleanly(recorder: _Recorder) -> None:
     async with Client(build_server(make_settings())) as client:
         await client.list_tools()
     assert recorder.transports == []
-    assert recorder.piggy_clients[0]._transport is None
+    assert recorder.piggy_clients[0]._open_pool is None
 
 
 # 8. What goes to the transport ----------------------------------------------------------------------------
@@ -1041,4 +1043,4 @@ def test_environment_proxy(monkeypatch: pytest.MonkeyPatch, environment: dict[st
             monkeypatch.delenv(name)
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    assert client_module._environment_proxy(API) == expected
+    assert wire_module._environment_proxy(API) == expected

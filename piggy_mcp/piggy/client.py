@@ -1,6 +1,7 @@
 """The one HTTP client to Piggy: authentication, envelopes, errors and retries.
 
-Everything about *how* we talk to Piggy lives here; *what* we ask for lives in `api.py`.
+Everything about *how* we talk to Piggy lives here, down to the httpx calls in `wire.py`; *what* we
+ask for lives in `api.py`.
 """
 
 from __future__ import annotations
@@ -8,27 +9,26 @@ from __future__ import annotations
 import logging
 import random
 import time
-import urllib.parse
-import urllib.request
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import anyio
-import httpx
 
-from piggy_mcp import __version__
 from piggy_mcp.config import Settings
 from piggy_mcp.piggy import errors
+
+if TYPE_CHECKING:
+    import httpx
+
+    from piggy_mcp.piggy.wire import Pool
 
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v3/oauth/clients"
 
-# Raised before a single byte of the request left this process: repeating cannot duplicate a write.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _RETRYABLE_STATUS = frozenset({502, 503, 504})
 
 
@@ -49,9 +49,8 @@ class PiggyClient:
     def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._settings = settings
         self._injected = transport
-        # The transport in use, from the first request until aclose().
-        self._transport: httpx.AsyncBaseTransport | None = None
-        self._headers = httpx.Headers()
+        # The pool in use, from the first request until aclose().
+        self._open_pool: Pool | None = None
         self._slots: anyio.Semaphore | None = None
         # Absolute URLs are built here once: cheaper per request than httpx merging a base_url.
         self._api_url = settings.base_url.rstrip("/") + API_PREFIX
@@ -63,60 +62,23 @@ class PiggyClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        if self._transport is not None:
-            transport, self._transport = self._transport, None
-            # An injected transport is closed too, as httpx.AsyncClient closes the one it is given.
-            await transport.aclose()
+        if self._open_pool is not None:
+            pool, self._open_pool = self._open_pool, None
+            await pool.aclose()
 
-    def _pool(self) -> httpx.AsyncBaseTransport:
+    def _pool(self) -> Pool:
         # Created lazily: start-up stays fast and no connection is made before the first tool call.
-        if self._transport is None:
+        if self._open_pool is None:
             key = self._settings.api_key
             if key is None or not key.get_secret_value():
                 raise errors.NotConfiguredError()
-            self._slots = anyio.Semaphore(self._settings.max_concurrent_requests)
-            # What httpx.AsyncClient would send, built once instead of merged into every request.
-            self._headers = httpx.Headers(
-                {
-                    "Authorization": f"Bearer {key.get_secret_value()}",
-                    "Accept": "application/json",
-                    "Accept-Encoding": "gzip, deflate",
-                    "Connection": "keep-alive",
-                    "User-Agent": f"piggy-mcp/{__version__}",
-                }
-            )
-            if self._injected is not None:
-                self._transport = self._injected
-            else:
-                self._transport = httpx.AsyncHTTPTransport(proxy=_environment_proxy(self._api_url))
-        return self._transport
+            # Imported here, not at the top: httpx (and what it pulls in) would add ~20 ms to every server
+            # start, and nothing needs it before the first request to Piggy.
+            from piggy_mcp.piggy.wire import Pool
 
-    async def _send(
-        self,
-        transport: httpx.AsyncBaseTransport,
-        method: str,
-        url: str,
-        query: Mapping[str, Any] | None,
-        json: Mapping[str, Any] | None,
-        seconds: float,
-    ) -> httpx.Response:
-        """One attempt, straight to the transport: none of httpx.AsyncClient's cookies, auth, redirects or hooks."""
-        request = httpx.Request(
-            method,
-            url,
-            params=query,
-            json=json,
-            headers=self._headers,
-            # The per-attempt timeout, in the form httpx.AsyncClient hands it to a transport.
-            extensions={"timeout": httpx.Timeout(seconds).as_dict()},
-        )
-        response = await transport.handle_async_request(request)
-        try:
-            await response.aread()
-        except BaseException:
-            await response.aclose()  # hands the connection back to the pool (or drops it)
-            raise
-        return response
+            self._slots = anyio.Semaphore(self._settings.max_concurrent_requests)
+            self._open_pool = Pool(key.get_secret_value(), self._api_url, self._injected)
+        return self._open_pool
 
     async def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         """GET `path` and return the envelope's `data`; retried on transient failures."""
@@ -149,7 +111,7 @@ class PiggyClient:
         require_data: bool = True,
     ) -> Envelope:
         """Send one request, retrying only what cannot duplicate an effect, and unwrap the envelope."""
-        transport = self._pool()
+        pool = self._pool()
         is_read = method == "GET"
         query = _query(params)
         settings = self._settings
@@ -161,14 +123,12 @@ class PiggyClient:
             timeout = min(settings.timeout, max(deadline - started, 0.1))
             try:
                 async with self._slot():
-                    response = await self._send(transport, method, self._api_url + path, query, json, timeout)
-            except httpx.HTTPError as exc:
-                log.info(
-                    "piggy %s %s failed after %.2fs: %s", method, path, time.monotonic() - started, type(exc).__name__
-                )
-                if not is_read and not isinstance(exc, _NOT_SENT):
-                    raise errors.OutcomeUnknownError(_network_text(exc), next_step=if_unknown) from None
-                error: errors.PiggyError = errors.UpstreamError(_network_text(exc))
+                    response = await pool.send(method, self._api_url + path, query, json, timeout)
+            except errors.NetworkError as exc:
+                log.info("piggy %s %s failed after %.2fs: %s", method, path, time.monotonic() - started, exc.kind)
+                if not is_read and exc.sent:
+                    raise errors.OutcomeUnknownError(str(exc), next_step=if_unknown) from None
+                error: errors.PiggyError = errors.UpstreamError(str(exc))
                 retryable, delay = True, _backoff(attempt)
             else:
                 log.info("piggy %s %s -> %s in %.2fs", method, path, response.status_code, time.monotonic() - started)
@@ -230,16 +190,6 @@ def _unwrap(response: httpx.Response, is_read: bool, require_data: bool, if_unkn
     )
 
 
-def _environment_proxy(url: str) -> str | None:
-    """The proxy httpx.AsyncClient would take for `url` from HTTP(S)_PROXY, ALL_PROXY and NO_PROXY."""
-    parts = urllib.parse.urlsplit(url)
-    proxies = urllib.request.getproxies()
-    proxy = proxies.get(parts.scheme) or proxies.get("all")
-    if not proxy or urllib.request.proxy_bypass(parts.netloc):
-        return None
-    return proxy if "://" in proxy else f"http://{proxy}"
-
-
 def _json_or_none(response: httpx.Response) -> Any:
     if not response.content:
         return None
@@ -269,9 +219,3 @@ def _backoff(attempt: int) -> float:
     # Exponential with full jitter: 0.25-0.5 s, then 0.5-1 s, ...
     base: float = 0.25 * 2 ** (attempt - 1)
     return base + random.uniform(0, base)
-
-
-def _network_text(exc: httpx.HTTPError) -> str:
-    if isinstance(exc, httpx.TimeoutException):
-        return "Piggy did not answer in time"
-    return f"network error talking to Piggy ({type(exc).__name__})"
