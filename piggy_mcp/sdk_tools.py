@@ -78,7 +78,6 @@ class _RecordedTool(Tool):
 
     _spec: ToolSpec = PrivateAttr()
     _output_schema: dict[str, Any] | None = PrivateAttr(default=None)
-    _full: Tool | None = PrivateAttr(default=None)
 
     @classmethod
     def of(cls, spec: ToolSpec, schemas: tuple[dict[str, Any], dict[str, Any] | None]) -> _RecordedTool:
@@ -100,7 +99,10 @@ class _RecordedTool(Tool):
     def output_schema(self) -> dict[str, Any] | None:
         return self._output_schema
 
+    @cached_property
+    def full(self) -> Tool:
+        # A cached property, not a private attribute: those go through pydantic's __getattr__ on every call.
+        return built_tool(self._spec)
+
     async def run(self, arguments: dict[str, Any], context: Context[Any, Any], convert_result: bool = False) -> Any:
-        if self._full is None:
-            self._full = built_tool(self._spec)
-        return await self._full.run(arguments, context, convert_result)
+        return await self.full.run(arguments, context, convert_result)

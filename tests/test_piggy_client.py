@@ -833,9 +833,11 @@ async def test_request_carries_headers_query_and_body() -> None:
 
     async with PiggyClient(make_settings(), transport=httpx.MockTransport(handler)) as piggy_client:
         await piggy_client.get("/contacts", params={"active": True, "archived": False, "q": "ann", "page": None})
+        await piggy_client.get("/contacts/find", params={"email": "ann+1 b@example.com", "price": 10.5})
         await piggy_client.send("POST", "/credit-receptions", dict(AWARD))
+        await piggy_client.send("POST", f"/contacts/{CONTACT_A}/claim")
 
-    get, post = sent
+    get, find, post, empty_post = sent
     for request in sent:
         assert request.headers["Authorization"] == f"Bearer {API_KEY}"
         assert request.headers["Accept"] == "application/json"
@@ -846,10 +848,18 @@ async def test_request_carries_headers_query_and_body() -> None:
     # Booleans go as 1/0 and None is left out.
     assert str(get.url) == f"{API}/contacts?active=1&archived=0&q=ann"
     assert get.content == b""
+    # Reserved characters are escaped, as httpx escapes `params`.
+    assert str(find.url) == f"{API}/contacts/find?email=ann%2B1+b%40example.com&price=10.5"
+    assert dict(find.url.params) == {"email": "ann+1 b@example.com", "price": "10.5"}
     assert post.method == "POST"
     assert str(post.url) == f"{API}/credit-receptions"
     assert post.headers["Content-Type"] == "application/json"
     assert json.loads(post.content) == AWARD
+    assert post.headers["Content-Length"] == str(len(post.content))
+    # As httpx marks them: a write without a body says so, a read says nothing.
+    assert empty_post.headers["Content-Length"] == "0"
+    assert empty_post.content == b""
+    assert "content-length" not in get.headers
     # The headers httpx.AsyncClient used to send, and nothing more (no cookies).
     assert set(post.headers) == {
         "host", "accept", "accept-encoding", "connection", "user-agent", "authorization",

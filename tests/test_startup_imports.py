@@ -34,19 +34,28 @@ def test_a_stdio_session_without_piggy_requests_never_imports_httpx(tmp_path: Pa
         {"jsonrpc": "2.0", "method": "notifications/initialized"},
         {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
     ]
-    completed = subprocess.run(
+    server = subprocess.Popen(
         [sys.executable, "-c", SERVE_AND_REPORT],
-        input="".join(json.dumps(message) + "\n" for message in messages),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         env={"PATH": os.environ["PATH"], "PIGGY_API_KEY": "fake-key"},
         cwd=tmp_path,  # no .env file here
-        capture_output=True,
         text=True,
         encoding="utf-8",
-        timeout=60,
-        check=False,
     )
-    assert completed.returncode == 0, completed.stderr
-    answers = [json.loads(line) for line in completed.stdout.splitlines()]
+    assert server.stdin is not None and server.stdout is not None and server.stderr is not None
+    try:
+        server.stdin.write("".join(json.dumps(message) + "\n" for message in messages))
+        server.stdin.flush()
+        # stdin stays open until both answers are in: at end of input the server stops, pending requests or not.
+        answers = [json.loads(server.stdout.readline()) for _ in range(2)]
+        server.stdin.close()
+        server.wait(timeout=60)
+        stderr = server.stderr.read()
+    finally:
+        server.kill()
+    assert server.returncode == 0, stderr
     assert [answer.get("id") for answer in answers] == [1, 2]
     assert answers[1]["result"]["tools"]
-    assert json.loads(completed.stderr.splitlines()[-1]) == {"httpx": False, "pygments": False}
+    assert json.loads(stderr.splitlines()[-1]) == {"httpx": False, "pygments": False}

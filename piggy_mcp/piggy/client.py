@@ -9,8 +9,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -122,8 +121,7 @@ class PiggyClient:
             started = time.monotonic()
             timeout = min(settings.timeout, max(deadline - started, 0.1))
             try:
-                async with self._slot():
-                    response = await pool.send(method, self._api_url + path, query, json, timeout)
+                response = await self._attempt(pool, method, path, query, json, timeout)
             except errors.NetworkError as exc:
                 log.info("piggy %s %s failed after %.2fs: %s", method, path, time.monotonic() - started, exc.kind)
                 if not is_read and exc.sent:
@@ -144,21 +142,29 @@ class PiggyClient:
                 raise error
             await anyio.sleep(delay)
 
-    @asynccontextmanager
-    async def _slot(self) -> AsyncIterator[None]:
-        """Bound the requests in flight, so a burst of agents cannot hammer the account."""
-        assert self._slots is not None
+    async def _attempt(
+        self,
+        pool: Pool,
+        method: str,
+        path: str,
+        query: Mapping[str, Any] | None,
+        json: Mapping[str, Any] | None,
+        seconds: float,
+    ) -> httpx.Response:
+        """One attempt, within the bound on requests in flight, so a burst of agents cannot hammer the account."""
+        slots = self._slots
+        assert slots is not None
         try:
-            self._slots.acquire_nowait()  # the common case, without setting up a timeout
+            slots.acquire_nowait()  # the common case, without setting up a timeout
         except anyio.WouldBlock:
             with anyio.move_on_after(self._settings.queue_timeout) as waiting:
-                await self._slots.acquire()
+                await slots.acquire()
             if waiting.cancelled_caught:
                 raise errors.BusyError() from None
         try:
-            yield
+            return await pool.send(method, self._api_url + path, query, json, seconds)
         finally:
-            self._slots.release()
+            slots.release()
 
 
 def _may_retry(status: int, retry_after: float | None, max_retry_after: float) -> bool:

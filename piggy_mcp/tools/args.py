@@ -7,11 +7,11 @@ value itself with a message a model can act on.
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, WithJsonSchema
 
+from piggy_mcp.piggy.api import UUID_FORM
 from piggy_mcp.schema import guard
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -19,12 +19,8 @@ _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[
 
 
 def _uuid(value: str) -> str:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        raise ValueError("must be a uuid such as 3f2a5c1e-8b7d-4c39-9a36-0d6f0b0c0a11, as Piggy returned it") from None
-    if len(value) != 36:
-        raise ValueError("must be a uuid in its 36-character form, e.g. 3f2a5c1e-8b7d-4c39-9a36-0d6f0b0c0a11")
+    if not UUID_FORM.fullmatch(value):
+        raise ValueError("must be a uuid such as 3f2a5c1e-8b7d-4c39-9a36-0d6f0b0c0a11, as Piggy returned it")
     return value
 
 

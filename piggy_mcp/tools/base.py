@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
@@ -59,15 +58,11 @@ class Result(BaseModel):
         return {key: value for key, value in data.items() if value is not None} if isinstance(data, dict) else data
 
 
-@contextmanager
-def piggy_errors() -> Iterator[None]:
-    """Turn Piggy failures into tool errors the model can read (a plain exception would reach it as a bare
-    "Error executing tool")."""
-    try:
-        yield
-    except PiggyError as exc:
-        note_piggy_error(type(exc).__name__, exc.code)
-        raise ToolError(str(exc)) from None
+def tool_error(exc: PiggyError) -> ToolError:
+    """A Piggy failure as a tool error the model can read (a plain exception would reach it as a bare
+    "Error executing tool"), noted for the audit trail."""
+    note_piggy_error(type(exc).__name__, exc.code)
+    return ToolError(str(exc))
 
 
 @dataclass(frozen=True)
@@ -105,8 +100,10 @@ class Toolset:
         def register(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
             @functools.wraps(fn)
             async def call(*args: P.args, **kwargs: P.kwargs) -> R:
-                with piggy_errors():
+                try:
                     return await fn(*args, **kwargs)
+                except PiggyError as exc:
+                    raise tool_error(exc) from None
 
             self.tools.append(ToolSpec(fn.__name__, title, self.name, annotations, call))
             return fn

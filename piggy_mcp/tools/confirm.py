@@ -21,7 +21,8 @@ from mcp.server.mcpserver.resolve import Elicit
 from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, Field
 
-from piggy_mcp.tools.base import Result, piggy_errors, runtime
+from piggy_mcp.piggy import PiggyError
+from piggy_mcp.tools.base import Result, runtime, tool_error
 
 
 class Confirm(BaseModel):
@@ -62,8 +63,10 @@ async def ask(
     if token is not None:
         signer.redeem(token, tool, args)
         return _TokenApproved()
-    with piggy_errors():
+    try:
         stake = await preview()
+    except PiggyError as exc:
+        raise tool_error(exc) from None
     if _can_elicit(ctx):
         return Elicit(f"{stake.describe()}\n\nGo ahead?", Confirm)
     return Pending(stake, signer.issue(tool, args), signer.ttl_seconds)
