@@ -15,6 +15,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import anyio
+from pydantic_core import from_json
 
 from piggy_mcp.config import Settings
 from piggy_mcp.piggy import errors
@@ -200,7 +201,8 @@ def _json_or_none(response: httpx.Response) -> Any:
     if not response.content:
         return None
     try:
-        return response.json()
+        # pydantic's parser: several times faster than the json module, on every answer from Piggy.
+        return from_json(response.content)
     except ValueError:
         return None
 
