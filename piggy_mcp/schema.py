@@ -30,8 +30,15 @@ def guard(
 ) -> Any:
     """Field limits the server enforces but schemas leave out: guards against garbage that no genuine value comes
     near (an empty or 255-character name, 10,000 guests). Advertised, they would cost every tool list bytes and
-    teach a model nothing. For strings and numbers; one guard per field, beside its `Field()`."""
-    limits = {"minLength": min_length, "maxLength": max_length, "minimum": ge, "maximum": le}
+    teach a model nothing. For strings, lists and numbers; one guard per field, beside its `Field()`."""
+    limits = {
+        "minLength": min_length,
+        "minItems": min_length,
+        "maxLength": max_length,
+        "maxItems": max_length,
+        "minimum": ge,
+        "maximum": le,
+    }
     hidden: list[JsonValue] = [keyword for keyword, limit in limits.items() if limit is not None]
     return Field(min_length=min_length, max_length=max_length, ge=ge, le=le, json_schema_extra={_UNADVERTISED: hidden})
 

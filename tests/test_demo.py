@@ -90,12 +90,12 @@ def test_story_2_shows_the_confirmation_and_the_merged_balance(demo_run: tuple[i
     )
 
 
-def test_story_3_creates_the_select_attribute_with_its_options(demo_run: tuple[int, str]) -> None:
+def test_story_3_creates_the_select_attribute_and_reads_its_options_back(demo_run: tuple[int, str]) -> None:
     story = _story(demo_run[1], 3)
     assert "→ create_contact_attribute " in story
     assert "name: preferred_category" in story and "type: select" in story
     for value in ("electronics", "clothing", "home_goods"):
-        assert f'"value": "{value}"' in story.split("←")[1]  # in the result, not only in the arguments
+        assert f'"value": "{value}"' in story.split("←")[2]  # read back, not only in the arguments
 
 
 def test_story_4_redeems_a_reward_after_confirmation(demo_run: tuple[int, str]) -> None:

@@ -24,7 +24,7 @@ BUDGET_PER_TOOL = 1_000
 # Toolsets of one tool that cannot meet the average: alone it pays what every tool carries (name, title, four
 # annotations: about 200 bytes) and it has many arguments, each described (update_booking has ten;
 # create_contact_attribute has the 21 data types and the options' shape). Each held to a ceiling just above it.
-OVER_BUDGET = {"attributes": 1_650, "bookings": 1_450}
+OVER_BUDGET = {"attributes": 1_400, "bookings": 1_450}
 LARGEST_SHOWN = 5
 DEFAULT = "default"
 
@@ -117,13 +117,17 @@ def test_mutual_recursion_keeps_the_definition_it_comes_back_to() -> None:
 class Guarded(BaseModel):
     party: Annotated[int | None, Field(ge=1, description="Party size."), guard(le=10_000)] = None
     name: Annotated[str, Field(description="Name."), guard(min_length=1, max_length=255)]
+    tags: Annotated[list[str] | None, Field(description="Tags."), guard(min_length=1, max_length=3)] = None
 
 
 def test_a_guard_is_enforced_but_not_advertised() -> None:
     assert lean_input_schema(Guarded.model_json_schema())["properties"] == {
         "party": {"minimum": 1, "type": "integer", "description": "Party size."},
         "name": {"description": "Name.", "type": "string"},
+        "tags": {"description": "Tags.", "items": {"type": "string"}, "type": "array"},
     }
-    for bad in ({"name": ""}, {"name": "x" * 256}, {"name": "x", "party": 10_001}, {"name": "x", "party": 0}):
+    too_small = ({"name": ""}, {"name": "x", "party": 0}, {"name": "x", "tags": []})
+    too_large = ({"name": "x" * 256}, {"name": "x", "party": 10_001}, {"name": "x", "tags": ["a", "b", "c", "d"]})
+    for bad in (*too_small, *too_large):
         with pytest.raises(ValidationError):
             Guarded.model_validate(bad)

@@ -288,6 +288,9 @@ BAD_CALLS = [
     ("get_contact_credit_balance", {"contact_uuid": "../../admin"}, "contact_uuid"),
     ("send_contact_verification_email", {"email": "not-an-email"}, "email"),
     ("create_contact_attribute", {"name": "tier", "label": "Tier", "data_type": "colour"}, "data_type"),
+    ("create_contact_attribute", {"name": "Tier", "label": "Tier", "data_type": "text"}, "name"),
+    ("create_contact_attribute", {"name": "t" * 65, "label": "Tier", "data_type": "text"}, "name"),
+    ("create_contact_attribute", {"name": "tier", "label": "Tier", "data_type": "select", "options": []}, "options"),
     ("list_forms", {"status": "ARCHIVED"}, "status"),
     (
         "find_or_create_products",

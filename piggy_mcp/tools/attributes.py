@@ -23,27 +23,20 @@ CHOICE_TYPES = frozenset({"select", "multi_select"})
 
 
 class Option(BaseModel):
-    label: Annotated[NonEmptyText, Field(description="Shown to people.")]
-    value: Annotated[NonEmptyText, Field(description="Stored on the contact.")]
+    label: NonEmptyText
+    value: NonEmptyText
 
 
-class AttributeOption(Result):
-    label: str | None = None
-    value: str | None = None
-
-
-# What Piggy created, minus the label the caller just chose.
+# What Piggy created, as confirmation: the caller chose the rest (label, options) a moment ago.
 class ContactAttribute(Result):
     name: str
     type: str | None = None
-    options: list[AttributeOption] | None = None
 
 
 @toolset.tool(title="Create contact attribute", annotations=WRITE)
 async def create_contact_attribute(
     name: Annotated[
-        str,
-        Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64, description="Unique internal name, snake_case."),
+        str, Field(pattern=r"^[a-z][a-z0-9_]*$", description="Unique internal name, snake_case."), guard(max_length=64)
     ],
     label: Annotated[NonEmptyText, Field(description="Display label.")],
     data_type: Annotated[DataType, Field(description="Kind of value the field holds.")],
@@ -51,12 +44,13 @@ async def create_contact_attribute(
     description: Annotated[str | None, Field(description="What the field is for."), guard(max_length=1000)] = None,
     options: Annotated[
         list[Option] | None,
-        Field(min_length=1, max_length=100, description="The choices; required for select and multi_select only."),
+        Field(description="The choices, as {label: shown, value: stored}; for select and multi_select only."),
+        guard(min_length=1, max_length=100),
     ] = None,
 ) -> ContactAttribute:
-    """Add a new custom field to every contact profile, e.g. a "preferred category" select. Check
-    list_contact_attributes first: Piggy refuses a name that already exists (60009). Values are then set per
-    contact with update_contact."""
+    """Add a custom field to every contact profile, e.g. a "preferred category" select. Check
+    list_contact_attributes first: Piggy refuses an existing name (60009). Set values per contact with
+    update_contact."""
     if data_type in CHOICE_TYPES and not options:
         raise ToolError(f"A {data_type} attribute needs options: pass options as [{{label, value}}, ...].")
     if data_type not in CHOICE_TYPES and options:
