@@ -95,7 +95,7 @@ class Pool:
 
 
 def _json_body(data: Mapping[str, Any]) -> bytes:
-    # As httpx encodes `json=`: compact, UTF-8, and no NaN (Piggy's JSON parser would refuse it).
+    # As httpx encodes `json=`: compact and UTF-8; NaN and infinities are refused, as JSON has none.
     return jsonlib.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
