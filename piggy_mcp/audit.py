@@ -90,7 +90,7 @@ def _emit(stream: TextIO, line: str) -> None:
 
 
 def _outcome(result: HandlerResult, call: _Call) -> str:
-    wire = wire_form(result)
+    wire = json_form(result)
     if wire.get("resultType") == "input_required":
         return "confirmation_requested"
     if wire.get("isError"):
@@ -103,7 +103,7 @@ def _outcome(result: HandlerResult, call: _Call) -> str:
     return "ok"
 
 
-def wire_form(result: HandlerResult) -> Mapping[str, Any]:
+def json_form(result: HandlerResult) -> Mapping[str, Any]:
     """A handler result as it goes on the wire (middleware may see a model or its serialized dict)."""
     if isinstance(result, BaseModel):
         return result.model_dump(mode="json", by_alias=True, exclude_none=True)

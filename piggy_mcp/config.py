@@ -16,10 +16,6 @@ class ConfigurationError(Exception):
     """The server must not start as configured."""
 
 
-class SelectionError(ConfigurationError, ValueError):
-    """An operator named a toolset or tool that does not exist."""
-
-
 # Comma-separated in the environment: PIGGY_TOOLSETS=contacts,loyalty
 CommaList = Annotated[list[str], NoDecode]
 

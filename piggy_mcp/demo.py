@@ -21,7 +21,8 @@ from mcp.types import CallToolResult
 
 from piggy_mcp.config import Settings
 from piggy_mcp.sandbox import LOGIN_CODE, SEED
-from piggy_mcp.server import SANDBOX_NOTICE, build_server
+from piggy_mcp.sandbox.serving import SANDBOX_NOTICE
+from piggy_mcp.server import build_server
 
 WIDTH = 100  # a value longer than this on one line is broken down
 DEADLINE = 60.0  # seconds for the whole demo

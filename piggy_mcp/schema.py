@@ -6,7 +6,7 @@ are about a third of a tool list. A model used once lands in `$defs` and costs i
 it is written where it is used instead. Constraints, descriptions, enums and required lists stay.
 
 Optional values are advertised in their non-null form: models leave out an argument they do not give, and tool
-results leave out fields that have no value (see `tools.base.Result`). Limits declared with `guard()` are
+results leave out fields that have no value (see `tools.base.Result`). Limits declared with `unadvertised_limits()` are
 enforced but not advertised.
 """
 
@@ -21,16 +21,16 @@ from pydantic import Field, JsonValue
 _NULL = {"type": "null"}
 _SCHEMA_MAPS = ("properties", "$defs", "patternProperties")
 _DEF_PREFIX = "#/$defs/"
-# Marks, beside a field's schema, the keywords the lean schema leaves out (see `guard`).
+# Marks, beside a field's schema, the keywords the lean schema leaves out (see `unadvertised_limits`).
 _UNADVERTISED = "x-unadvertised"
 
 
-def guard(
+def unadvertised_limits(
     *, min_length: int | None = None, max_length: int | None = None, ge: float | None = None, le: float | None = None
 ) -> Any:
     """Field limits the server enforces but schemas leave out: guards against garbage that no genuine value comes
     near (an empty or 255-character name, 10,000 guests). Advertised, they would cost every tool list bytes and
-    teach a model nothing. For strings, lists and numbers; one guard per field, beside its `Field()`."""
+    teach a model nothing. For strings, lists and numbers; one such declaration per field, beside its `Field()`."""
     limits = {
         "minLength": min_length,
         "minItems": min_length,

@@ -1,34 +1,31 @@
-"""Server assembly: the selected tools on one MCPServer, sharing one Piggy client for the process's life."""
+"""Server assembly: the selected tools on one MCPServer, with one Piggy client for each run of its lifespan."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from functools import cache
+from typing import Any
 
+import httpx
 from mcp.server import MCPServer
 from mcp.server.auth.settings import AuthSettings
-from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.mcpserver.tools import Tool
 from mcp.server.request_state import RequestStateSecurity
-from pydantic import SecretStr
 
 from piggy_mcp import __version__
-from piggy_mcp.audit import AuditTrail, wire_form
+from piggy_mcp.audit import AuditTrail
 from piggy_mcp.auth import StaticTokenVerifier
 from piggy_mcp.config import Settings
+from piggy_mcp.listing import LeanListing
 from piggy_mcp.piggy import PiggyAPI, PiggyClient
 from piggy_mcp.prompts import INSTRUCTIONS, register_prompts
-from piggy_mcp.sdk_tools import sdk_tool
 from piggy_mcp.selection import select_tools
 from piggy_mcp.signing import Signer
 from piggy_mcp.tools import ToolSpec
-from piggy_mcp.tools.base import Runtime
-
-if TYPE_CHECKING:
-    import httpx
+from piggy_mcp.tools.runtime import Runtime
 
 NAME = "piggy-mcp"
-SANDBOX_NOTICE = "SANDBOX: simulated data from piggy-mcp's built-in Piggy simulator, not a real loyalty account."
 
 
 def settings_tools(settings: Settings) -> list[ToolSpec]:
@@ -38,6 +35,22 @@ def settings_tools(settings: Settings) -> list[ToolSpec]:
         toolsets=settings.toolsets,
         tools=settings.tools,
         exclude_tools=settings.exclude_tools,
+    )
+
+
+@cache
+def sdk_tool(spec: ToolSpec) -> Tool:
+    """`spec` as the SDK's tool: its argument model and schemas come from the function's signature.
+
+    A tool's definition is fixed for the life of the process, so every server built in it shares one.
+    """
+    return Tool.from_function(
+        spec.fn,
+        name=spec.name,
+        title=spec.title,
+        description=spec.description,
+        annotations=spec.annotations,
+        structured_output=True,
     )
 
 
@@ -54,22 +67,24 @@ def build_server(
     reached over HTTP; with PIGGY_MCP_AUTH_TOKENS set, callers there must present one of the tokens.
     """
     specs = settings_tools(settings) if tools is None else list(tools)
-    middleware: list[Any] = [AuditTrail([spec.name for spec in specs if not spec.read_only], settings.audit_log)]
+    sdk_tools = [sdk_tool(spec) for spec in specs]
+    middleware: list[Any] = [
+        AuditTrail([spec.name for spec in specs if not spec.read_only], settings.audit_log),
+        LeanListing(sdk_tools),
+    ]
     instructions = INSTRUCTIONS
     if settings.sandbox:
-        settings, transport = _sandboxed(settings)
+        from piggy_mcp.sandbox.serving import SANDBOX_NOTICE, sandbox_notice, sandboxed
+
+        settings, transport = sandboxed(settings)
         middleware.append(sandbox_notice)
         instructions = f"{SANDBOX_NOTICE}\n\n{INSTRUCTIONS}"
-    client = PiggyClient(settings, transport=transport)
-    runtime = Runtime(
-        api=PiggyAPI(client),
-        signer=Signer(settings.derived_key("confirmation"), settings.confirmation_ttl),
-    )
+    signer = Signer(settings.derived_key("confirmation"), settings.confirmation_ttl)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[Runtime]:
-        async with client:
-            yield runtime
+        async with PiggyClient(settings, transport=transport) as client:
+            yield Runtime(api=PiggyAPI(client), signer=signer)
 
     auth: dict[str, Any] = {}
     if http_url is not None and settings.mcp_auth_tokens:
@@ -86,7 +101,7 @@ def build_server(
         instructions=instructions,
         lifespan=lifespan,
         log_level="WARNING",
-        tools=[sdk_tool(spec) for spec in specs],
+        tools=sdk_tools,
         # Replicas sharing PIGGY_MCP_SIGNING_KEY can resume each other's elicitation rounds.
         request_state_security=RequestStateSecurity(keys=[settings.derived_key("request-state")]),
         middleware=middleware,
@@ -94,25 +109,3 @@ def build_server(
     )
     register_prompts(server)
     return server
-
-
-def _sandboxed(settings: Settings) -> tuple[Settings, httpx.AsyncBaseTransport]:
-    """Settings and an in-process transport for the built-in simulated Piggy (imported only when used)."""
-    import httpx
-
-    from piggy_mcp.sandbox import create_app
-
-    key = "sandbox"
-    local = settings.model_copy(update={"api_key": SecretStr(key), "base_url": "http://sandbox.invalid"})
-    return local, httpx.ASGITransport(create_app(api_key=key))
-
-
-async def sandbox_notice(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-    """Every tool result from the sandbox says so, so that no one mistakes it for a real account."""
-    result = await call_next(ctx)
-    if ctx.method != "tools/call":
-        return result
-    wire = wire_form(result)
-    if "content" not in wire:  # e.g. a question for the user, not yet a result
-        return result
-    return {**wire, "content": [*wire["content"], {"type": "text", "text": SANDBOX_NOTICE}]}

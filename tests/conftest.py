@@ -12,7 +12,7 @@ from mcp.server import MCPServer
 
 from piggy_mcp.config import Settings
 from piggy_mcp.server import build_server
-from piggy_mcp.tools.base import Runtime
+from piggy_mcp.tools.runtime import Runtime
 
 BASE_URL = "https://api.piggy.test"
 API = BASE_URL + "/api/v3/oauth/clients"

@@ -22,7 +22,7 @@ from mcp.types import CallToolResult, ElicitRequestFormParams, ElicitResult, Tex
 
 from piggy_mcp.server import build_server
 from piggy_mcp.signing import Signer
-from piggy_mcp.tools.base import Runtime
+from piggy_mcp.tools.runtime import Runtime
 from tests.conftest import CONTACT_A, CONTACT_B, SIGNING_KEY, make_settings
 
 # The two protocol eras: "auto" speaks 2026-07-28 to an in-process server (input-required results and

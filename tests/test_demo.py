@@ -13,7 +13,7 @@ import pytest
 from piggy_mcp import demo
 from piggy_mcp.demo import run_demo
 from piggy_mcp.sandbox import SEED
-from piggy_mcp.server import SANDBOX_NOTICE
+from piggy_mcp.sandbox.serving import SANDBOX_NOTICE
 
 STORE_BALANCE = 42 + 61 + 77  # the seeded in-store profile: floor of each purchase in euros
 ONLINE_BALANCE = 54 + 41

@@ -26,7 +26,7 @@ from mcp.types import CallToolResult
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 
 from piggy_mcp.sandbox import LOGIN_CODE, SEED, Sandbox, create_app, sandbox_of, serve_in_background
-from piggy_mcp.server import SANDBOX_NOTICE
+from piggy_mcp.sandbox.serving import SANDBOX_NOTICE
 from tests.servers import SESSION_DEADLINE, HttpServer, http_server
 from tests.test_transports import assert_no_stdio_server_left, text_of
 

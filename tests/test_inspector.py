@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from piggy_mcp.sandbox import SEED
-from piggy_mcp.server import SANDBOX_NOTICE
+from piggy_mcp.sandbox.serving import SANDBOX_NOTICE
 from tests.servers import http_server
 from tests.test_tools_list import EXPECTED_TOOLS
 

@@ -14,7 +14,7 @@ import pytest
 import respx
 from mcp.server import MCPServer
 
-from piggy_mcp.tools.base import Runtime
+from piggy_mcp.tools.runtime import Runtime
 from tests.conftest import CONTACT_A, CONTACT_B, SHOP
 from tests.test_confirmation import (
     ACCEPT,

@@ -32,15 +32,6 @@ MEMBER_TOOLS = {
     "list_contact_attributes",
     "list_loyalty_transactions",
 }
-REWARD_TOOLS = {
-    "list_shops",
-    "list_rewards",
-    "redeem_reward",
-    "reverse_credit_reception",
-    "list_promotions",
-    "list_contact_vouchers",
-    "redeem_voucher",
-}
 
 
 def member_data(*, balance: int | None = 120, firstname: str = "Jane") -> dict[str, Any]:
@@ -129,32 +120,54 @@ ATTRIBUTES = [
 # Toolsets ---------------------------------------------------------------------------------------------
 
 
-def test_the_new_tools_form_the_members_and_rewards_toolsets() -> None:
-    by_name = {toolset.name: [spec.name for spec in toolset.tools] for toolset in TOOLSETS}
-    assert set(by_name["members"]) == MEMBER_TOOLS
-    assert set(by_name["rewards"]) == REWARD_TOOLS
-    # They join the existing toolsets, after them: tools/list of the fourteen keeps its order.
-    assert list(by_name)[-2:] == ["members", "rewards"]
+# Each tool in the one toolset of its domain, in the order tools/list shows them.
+TOOLSETS_BY_DOMAIN = {
+    "contacts": [
+        "find_contact", "get_contact", "update_contact", "send_contact_verification_email", "verify_login_code",
+        "get_contact_auth_token", "merge_contacts", "claim_anonymous_contact",
+    ],
+    "attributes": ["list_contact_attributes", "create_contact_attribute"],
+    "loyalty": [
+        "get_contact_credit_balance", "create_credit_reception", "reverse_credit_reception",
+        "list_loyalty_transactions", "list_shops",
+    ],
+    "rewards": ["list_rewards", "redeem_reward"],
+    "vouchers": [
+        "list_promotions", "create_vouchers_batch", "find_voucher_by_code", "list_contact_vouchers", "redeem_voucher",
+    ],
+    "catalog": ["list_forms", "list_perks", "find_or_create_products"],
+    "bookings": ["update_booking"],
+}  # fmt: skip
 
 
-@pytest.mark.parametrize(("toolset", "expected"), [("members", MEMBER_TOOLS), ("rewards", REWARD_TOOLS)])
-async def test_an_operator_can_serve_one_toolset(toolset: str, expected: set[str]) -> None:
+def test_toolsets_group_the_tools_by_domain() -> None:
+    assert {toolset.name: [spec.name for spec in toolset.tools] for toolset in TOOLSETS} == TOOLSETS_BY_DOMAIN
+    assert [toolset.name for toolset in TOOLSETS] == list(TOOLSETS_BY_DOMAIN)
+
+
+@pytest.mark.parametrize("toolset", ["contacts", "rewards", "vouchers"])
+async def test_an_operator_can_serve_one_toolset(toolset: str) -> None:
     server = build_server(make_settings(toolsets=[toolset]))
     async with Client(server) as client:
+        names = [tool.name for tool in (await client.list_tools()).tools]
+    assert names == TOOLSETS_BY_DOMAIN[toolset]
+
+
+async def test_the_old_members_toolset_serves_what_it_served_and_says_it_is_deprecated(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server = build_server(make_settings(toolsets=["members"]))
+    async with Client(server) as client:
         names = {tool.name for tool in (await client.list_tools()).tools}
-    assert names == expected
+    assert names == MEMBER_TOOLS
+    assert any("'members' is deprecated" in record.getMessage() for record in caplog.records)
 
 
 async def test_read_only_mode_keeps_only_the_reads() -> None:
     server = build_server(make_settings(toolsets=["members", "rewards"], read_only=True))
     async with Client(server) as client:
         names = {tool.name for tool in (await client.list_tools()).tools}
-    assert names == (MEMBER_TOOLS | REWARD_TOOLS) - {
-        "update_contact",
-        "redeem_reward",
-        "reverse_credit_reception",
-        "redeem_voucher",
-    }
+    assert names == (MEMBER_TOOLS | {"list_rewards"}) - {"update_contact"}
 
 
 # find_contact / get_contact --------------------------------------------------------------------------

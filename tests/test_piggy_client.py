@@ -24,7 +24,6 @@ from mcp.server import MCPServer
 from mcp.types import CallToolResult, TextContent
 
 import piggy_mcp.piggy.client as client_module
-import piggy_mcp.piggy.wire as wire_module
 from piggy_mcp import __version__
 from piggy_mcp.config import Settings
 from piggy_mcp.piggy import PiggyAPI, PiggyClient
@@ -38,7 +37,7 @@ from piggy_mcp.piggy.errors import (
 )
 from piggy_mcp.selection import select_tools
 from piggy_mcp.server import build_server
-from piggy_mcp.tools.base import Runtime
+from piggy_mcp.tools.runtime import Runtime
 from tests.conftest import API, API_KEY, BOOKING, CONTACT_A, CONTACT_B, PROMOTION, SHOP, make_settings
 
 # Marked while collecting, so anyio's plugin keeps the parameters of parametrized async tests (a marker added
@@ -708,7 +707,7 @@ async def test_api_rejects_non_uuid_path_arguments(
 
 async def test_api_normalises_valid_uuids_in_paths(piggy: respx.MockRouter, piggy_api: PiggyAPI) -> None:
     route = piggy.get(BALANCE_PATH).respond(200, json=BALANCE_OK)
-    assert await piggy_api.get_credit_balance(CONTACT_A.upper()) == {"balance": 49}
+    assert await piggy_api.get_credit_balance(CONTACT_A.upper()) == 49
     assert route.call_count == 1
     assert route.calls.last.request.url.path == "/api/v3/oauth/clients" + BALANCE_PATH
 
@@ -720,108 +719,53 @@ async def test_tool_rejects_path_like_uuid_without_calling_piggy(client: Client,
     assert anything.call_count == 0
 
 
-# 7. One connection pool ----------------------------------------------------------------------------------
-
-
-class _Recorder:
-    def __init__(self) -> None:
-        self.piggy_clients: list[PiggyClient] = []
-        self.transports: list[_RecordingTransport] = []
-
-
-class _RecordingTransport(httpx.AsyncHTTPTransport):
-    """A real AsyncHTTPTransport (respx still fakes its pool) that notes being closed."""
-
-    closed = False
-
-    async def aclose(self) -> None:
-        self.closed = True
-        await super().aclose()
-
-
-@pytest.fixture
-def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Recorder]:
-    """Records the PiggyClient build_server makes and every transport (connection pool) the client creates."""
-    seen = _Recorder()
-
-    class RecordingPiggyClient(PiggyClient):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            seen.piggy_clients.append(self)
-
-    class RecordingTransport(_RecordingTransport):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            seen.transports.append(self)
-
-    monkeypatch.setattr("piggy_mcp.server.PiggyClient", RecordingPiggyClient)
-    monkeypatch.setattr(httpx, "AsyncHTTPTransport", RecordingTransport)  # wire.py looks it up per pool
-    yield seen
-
-
-async def test_one_pool_is_reused_and_closed_with_the_lifespan(recorder: _Recorder, piggy: respx.MockRouter) -> None:
-    answers: list[httpx.Response | Exception] = [httpx.Response(200, json=BALANCE_OK), httpx.ConnectError("refused")]
-    piggy.get(BALANCE_PATH).mock(side_effect=answers + [httpx.Response(200, json=BALANCE_OK)] * 3)
-    piggy.post("/credit-receptions").respond(201, json=RECEPTION_OK)
-    server: MCPServer[Runtime] = build_server(make_settings())
-    assert len(recorder.piggy_clients) == 1
-    piggy_client = recorder.piggy_clients[0]
-    assert piggy_client._open_pool is None  # nothing is opened before the first call
-    assert recorder.transports == []
-
-    async with Client(server) as client:
-        assert_ok_balance(await balance(client))
-        pool = piggy_client._open_pool
-        assert pool is not None
-        assert isinstance(pool.transport, _RecordingTransport)
-        assert_ok_balance(await balance(client))  # with a retry in between
-        assert not (await award(client)).is_error
-        assert_ok_balance(await balance(client))
-        assert piggy_client._open_pool is pool
-        assert piggy_client._pool() is pool
-        assert not pool.transport.closed
-
-    assert recorder.transports == [pool.transport]
-    assert piggy_client._open_pool is None
-    assert pool.transport.closed
-
-
-async def test_pool_method_returns_the_same_pool(recorder: _Recorder, piggy: respx.MockRouter) -> None:
-    piggy_client = PiggyClient(make_settings())
-    async with piggy_client:
-        first = piggy_client._pool()
-        assert piggy_client._pool() is first
-        piggy.get(BALANCE_PATH).respond(200, json=BALANCE_OK)
-        await piggy_client.get(BALANCE_PATH)
-        await piggy_client.get(BALANCE_PATH)
-        assert piggy_client._pool() is first
-    assert piggy_client._open_pool is None
-    assert recorder.transports == [first.transport]
-    assert recorder.transports[0].closed
-
-
-async def test_missing_key_opens_no_pool(recorder: _Recorder, piggy: respx.MockRouter) -> None:
-    async with Client(build_server(make_settings(api_key=None))) as client:
-        assert (await balance(client)).is_error
-    assert recorder.transports == []
-    assert recorder.piggy_clients[0]._open_pool is None
-
-
-async def test_unused_server_closes_cleanly(recorder: _Recorder) -> None:
-    async with Client(build_server(make_settings())) as client:
-        await client.list_tools()
-    assert recorder.transports == []
-    assert recorder.piggy_clients[0]._open_pool is None
-
-
-# 8. What goes to the transport ----------------------------------------------------------------------------
+# 7. One HTTP client per lifespan -----------------------------------------------------------------------
 
 
 class _ClosingMockTransport(httpx.MockTransport):
-    closed = 0
+    """Answers every request with BALANCE_OK, records it, and counts being closed."""
+
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+        self.closed = 0
+        super().__init__(self._answer)
+
+    def _answer(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return httpx.Response(200, json=BALANCE_OK)
 
     async def aclose(self) -> None:
         self.closed += 1
+
+
+async def test_the_lifespan_opens_one_client_and_closes_it() -> None:
+    transport = _ClosingMockTransport()
+    async with Client(build_server(make_settings(), transport=transport)) as client:
+        for _ in range(3):
+            assert_ok_balance(await balance(client))
+        assert transport.closed == 0
+    assert len(transport.requests) == 3
+    assert transport.closed == 1
+
+
+async def test_missing_key_sends_nothing() -> None:
+    transport = _ClosingMockTransport()
+    async with Client(build_server(make_settings(api_key=None), transport=transport)) as client:
+        result = await balance(client)
+    assert result.is_error
+    assert "PIGGY_API_KEY" in text_of(result)
+    assert transport.requests == []
+
+
+async def test_unused_server_sends_nothing_and_closes_cleanly() -> None:
+    transport = _ClosingMockTransport()
+    async with Client(build_server(make_settings(), transport=transport)) as client:
+        await client.list_tools()
+    assert transport.requests == []
+    assert transport.closed == 1
+
+
+# 8. What goes to the transport ----------------------------------------------------------------------------
 
 
 async def test_request_carries_headers_query_and_body() -> None:
@@ -883,17 +827,16 @@ async def test_each_attempt_hands_its_timeout_to_the_transport(clock: FakeClock)
     assert timeouts == [dict.fromkeys(("connect", "read", "write", "pool"), t) for t in (4.0, 4.0, 3.0)]
 
 
-async def test_aclose_closes_the_transport_and_the_next_call_reopens() -> None:
-    transport = _ClosingMockTransport(lambda request: httpx.Response(200, json=BALANCE_OK))
+async def test_leaving_the_client_closes_the_transport_and_it_sends_no_more() -> None:
+    transport = _ClosingMockTransport()
     piggy_client = PiggyClient(make_settings(), transport=transport)
     async with piggy_client:
         assert await piggy_client.get(BALANCE_PATH) == {"balance": 49}
         assert transport.closed == 0
     assert transport.closed == 1
-    assert await piggy_client.get(BALANCE_PATH) == {"balance": 49}
-    await piggy_client.aclose()
-    await piggy_client.aclose()  # a second close is a no-op
-    assert transport.closed == 2
+    with pytest.raises(RuntimeError, match="outside its `async with` block"):
+        await piggy_client.get(BALANCE_PATH)
+    assert len(transport.requests) == 1
 
 
 class _BrokenBody(httpx.AsyncByteStream):
@@ -1011,8 +954,8 @@ async def test_a_write_waiting_for_the_pool_is_never_sent_and_may_be_retried(
     patient = PiggyClient(make_settings(base_url=local_piggy.url, timeout=10.0), transport=transport)
     hasty = PiggyClient(make_settings(base_url=local_piggy.url, timeout=0.2, max_attempts=2), transport=transport)
     local_piggy.gate.clear()
-    # The transport is closed once, at the end: either client's aclose() would close it under the other.
-    async with transport, anyio.create_task_group() as tasks:
+    # Both clients close the shared transport as they leave, after the task group has finished.
+    async with patient, hasty, anyio.create_task_group() as tasks:
         tasks.start_soon(patient.get, BALANCE_PATH)
         with anyio.fail_after(5):
             await local_piggy.requested.wait()
@@ -1031,26 +974,3 @@ async def test_a_proxy_from_the_environment_is_used(local_piggy: LocalPiggy, mon
         assert await piggy_client.get(BALANCE_PATH) == {"balance": 49}
     # A proxy is sent the absolute URL.
     assert local_piggy.request_lines == [f"GET http://api.piggy.test{API_PREFIX}{BALANCE_PATH} HTTP/1.1"]
-
-
-@pytest.mark.parametrize(
-    ("environment", "expected"),
-    [
-        ({}, None),
-        ({"HTTPS_PROXY": "proxy.corp:3128"}, "http://proxy.corp:3128"),
-        ({"HTTPS_PROXY": "http://proxy.corp:3128", "NO_PROXY": "piggy.test"}, None),
-        ({"HTTPS_PROXY": "http://proxy.corp:3128", "NO_PROXY": "localhost, api.piggy.test"}, None),
-        ({"HTTPS_PROXY": "http://proxy.corp:3128", "NO_PROXY": "other.test"}, "http://proxy.corp:3128"),
-        ({"HTTPS_PROXY": "http://proxy.corp:3128", "NO_PROXY": "*"}, None),
-        ({"HTTP_PROXY": "http://proxy.corp:3128"}, None),  # only for http:// URLs
-        ({"ALL_PROXY": "socks5://proxy.corp:1080"}, "socks5://proxy.corp:1080"),
-        ({"ALL_PROXY": "socks5://a:1", "HTTPS_PROXY": "http://b:2"}, "http://b:2"),
-    ],
-)
-def test_environment_proxy(monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], expected: str | None) -> None:
-    for name in list(os.environ):
-        if name.lower().endswith("_proxy"):
-            monkeypatch.delenv(name)
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    assert wire_module._environment_proxy(API) == expected

@@ -15,7 +15,7 @@ from mcp_types import INVALID_PARAMS
 from piggy_mcp.config import Settings
 from piggy_mcp.prompts import INSTRUCTIONS, register_prompts
 from piggy_mcp.server import build_server
-from piggy_mcp.tools.base import Runtime
+from piggy_mcp.tools.runtime import Runtime
 from tests.test_tools_list import EXPECTED_TOOLS
 
 MODES = ["auto", "legacy"]

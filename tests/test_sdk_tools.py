@@ -1,4 +1,4 @@
-"""Start-up builds no tool in full: recorded tools are listed from the record and built on their first call."""
+"""Tools are built at start-up through the SDK's public API (`Tool.from_function`), only those served."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.tools import Tool
 
 from piggy_mcp.server import build_server
-from piggy_mcp.tools.base import READ, Result, Toolset
+from piggy_mcp.tools.results import Result
+from piggy_mcp.tools.toolset import READ, Toolset
 from tests.conftest import CONTACT_A, make_settings
 
 
@@ -31,22 +32,12 @@ def from_function_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
-async def test_start_and_listing_build_no_tool_and_a_call_builds_only_its_own(
-    from_function_calls: list[str], piggy: respx.MockRouter
-) -> None:
-    piggy.get(f"/contacts/{CONTACT_A}/credit-balance").mock(
-        return_value=httpx.Response(200, json={"data": {"balance": 12}})
-    )
-    async with Client(build_server(make_settings())) as client:
-        assert len((await client.list_tools()).tools) == 26
-        assert from_function_calls == []
-        for _ in range(2):
-            result = await client.call_tool("get_contact_credit_balance", {"contact_uuid": CONTACT_A})
-            assert result.structured_content == {"contact_uuid": CONTACT_A, "balance": 12}
-    assert from_function_calls == ["get_contact_credit_balance"]
+def test_start_builds_exactly_the_served_tools_through_the_sdk(from_function_calls: list[str]) -> None:
+    build_server(make_settings(toolsets=["loyalty"], read_only=True))
+    assert from_function_calls == ["get_contact_credit_balance", "list_loyalty_transactions", "list_shops"]
 
 
-async def test_a_recorded_tool_validates_arguments_on_its_first_call(piggy: respx.MockRouter) -> None:
+async def test_arguments_are_validated_before_the_tool_runs(piggy: respx.MockRouter) -> None:
     async with Client(build_server(make_settings())) as client:
         result = await client.call_tool("get_contact_credit_balance", {"contact_uuid": "not-a-uuid"})
     assert result.is_error
@@ -57,8 +48,8 @@ class Echo(Result):
     said: str
 
 
-async def test_a_tool_missing_from_the_record_is_built_at_start(from_function_calls: list[str]) -> None:
-    extra = Toolset("extra", "Not in the record.")
+async def test_a_new_tool_is_listed_lean_and_served(from_function_calls: list[str]) -> None:
+    extra = Toolset("extra", "A toolset of one tool.")
 
     @extra.tool(title="Echo", annotations=READ)
     async def echo_words(words: str, ctx: Context[Any, Any]) -> Echo:

@@ -1,8 +1,8 @@
-"""tools/list as a real client sees it, in both eras: names, titles, annotations, schemas, the recorded listing.
+"""tools/list as a real client sees it, in both eras: names, titles, annotations, schemas, and each tool's snapshot.
 
-The server lists the tools from a record of their listing (piggy_mcp/tools_list.json), which pins what models
-see, so any change shows up in review. To accept a deliberate change, regenerate it with
-`UPDATE_GOLDEN=1 python -m pytest tests/test_tools_list.py` and commit the diff.
+Each tool's listing is pinned in tests/__toolsnaps__/, so any change to what models see shows up in review. To
+accept a deliberate change, regenerate them with `UPDATE_GOLDEN=1 python -m pytest tests/test_tools_list.py` and
+commit the diff.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,12 +19,12 @@ from mcp import Client
 from mcp.types import Tool
 from pydantic import TypeAdapter, ValidationError
 
-from piggy_mcp.sdk_tools import RECORDED_LISTING, recorded_schemas, wire_listing
 from piggy_mcp.selection import select_tools
 from piggy_mcp.tools.args import Email, Uuid
 from tests.conftest import CONTACT_A, PROMOTION
 
 UPDATE_COMMAND = "UPDATE_GOLDEN=1 python -m pytest tests/test_tools_list.py"
+SNAPSHOTS = Path(__file__).with_name("__toolsnaps__")
 
 EXPECTED_TOOLS = frozenset(
     {
@@ -334,26 +335,34 @@ async def test_both_protocol_eras_list_the_same_tools(client: Client, legacy_cli
     assert await wire_tools(client) == await wire_tools(legacy_client)
 
 
-def test_recorded_listing_is_what_the_tools_define() -> None:
-    """The server lists recorded schemas (see piggy_mcp/sdk_tools.py): the record must be what the code defines."""
-    actual = json.dumps(wire_listing(select_tools()), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+async def test_each_tool_matches_its_snapshot(client: Client) -> None:
+    """What models see of each tool is pinned in tests/__toolsnaps__/<tool>.json, so a change shows as a small diff.
+
+    To accept a deliberate change: `UPDATE_GOLDEN=1 python -m pytest tests/test_tools_list.py`, then review it.
+    """
+    listed = {tool["name"]: tool for tool in await wire_tools(client)}
     if os.environ.get("UPDATE_GOLDEN") == "1":
-        RECORDED_LISTING.write_text(actual, encoding="utf-8", newline="\n")
-        recorded_schemas.cache_clear()
+        for stale in SNAPSHOTS.glob("*.json"):
+            stale.unlink()
+        for name, tool in listed.items():
+            (SNAPSHOTS / f"{name}.json").write_text(_snapshot_text(tool), encoding="utf-8", newline="\n")
         return
-    expected = RECORDED_LISTING.read_text(encoding="utf-8")
-    if actual != expected:
-        diff = "".join(
-            difflib.unified_diff(
-                expected.splitlines(keepends=True), actual.splitlines(keepends=True), "recorded", "code", n=2
+    snapshots = {path.stem: path.read_text(encoding="utf-8") for path in SNAPSHOTS.glob("*.json")}
+    assert sorted(snapshots) == sorted(listed), f"tools and snapshots differ; update them with {UPDATE_COMMAND}"
+    for name, tool in listed.items():
+        actual, expected = _snapshot_text(tool), snapshots[name]
+        if actual != expected:
+            diff = "".join(
+                difflib.unified_diff(
+                    expected.splitlines(keepends=True), actual.splitlines(keepends=True), "snapshot", "served", n=2
+                )
             )
-        )
-        pytest.fail(
-            "tools/list differs from piggy_mcp/tools_list.json: models would see a different interface.\n"
-            f"If the change is intended, update the record deliberately with:\n    {UPDATE_COMMAND}\n"
-            f"and review its diff.\n\n{diff[:6000]}"
-        )
+            pytest.fail(
+                f"{name} differs from its snapshot: models would see a different interface.\n"
+                f"If the change is intended, update the snapshots with:\n    {UPDATE_COMMAND}\n"
+                f"and review their diff.\n\n{diff[:6000]}"
+            )
 
 
-async def test_served_listing_is_the_recorded_one(mcp_client: Client) -> None:
-    assert await wire_tools(mcp_client) == json.loads(RECORDED_LISTING.read_text(encoding="utf-8"))
+def _snapshot_text(tool: dict[str, Any]) -> str:
+    return json.dumps(tool, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

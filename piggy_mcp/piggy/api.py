@@ -1,30 +1,52 @@
 """Piggy's endpoints: one method per operation, with the paths and body keys Piggy documents.
 
-Methods return Piggy's `data` as plain JSON (dicts and lists); shaping it for models is the tools' job.
-Choices the sources leave open (see shared/piggy-api.md §5-§6) are made here and marked UNCONFIRMED.
+Methods return the typed records of `models.py`. Where Piggy's sources leave a choice open, the choice is made
+here (or in `models.py`) and named by its id in docs/piggy-api-decisions.md.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 from piggy_mcp.piggy.client import PiggyClient
 from piggy_mcp.piggy.errors import InvalidInputError, UpstreamError
+from piggy_mcp.piggy.models import (
+    JSON,
+    Attribute,
+    Booking,
+    Contact,
+    CreditReception,
+    Form,
+    LoyaltyTransaction,
+    Page,
+    Perk,
+    Product,
+    Promotion,
+    Reversal,
+    Reward,
+    RewardReception,
+    Shop,
+    Voucher,
+    VoucherBatch,
+    after_write,
+    is_uuid,
+)
 
-JSON = dict[str, Any]
+# Piggy's page sizes.
+PRODUCTS_PAGE_LIMIT = 100  # the maximum for products
+TRANSACTIONS_DEFAULT_LIMIT = 10
+VOUCHERS_DEFAULT_LIMIT = 30
 
-PRODUCTS_PAGE_LIMIT = 100  # Piggy's maximum page size for products
-
-
-# A uuid as Piggy gives them out: 36 characters, hex digits in groups of 8-4-4-4-12.
-UUID_FORM = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# Piggy has no endpoint that reads one credit reception (decision D7): it is looked for among the contact's
+# credit receptions, this many pages of this size (their order is undocumented too).
+RECEPTION_SCAN_PAGES = 3
+RECEPTION_SCAN_LIMIT = 100
 
 
 def _id(value: str) -> str:
     """A path segment that must be a UUID: anything else could change the URL's path."""
-    if isinstance(value, str) and UUID_FORM.fullmatch(value):
+    if is_uuid(value):
         return value.lower()
     raise InvalidInputError(f"{value!r} is not a UUID", next_step="Pass the uuid exactly as Piggy gave it.")
 
@@ -38,13 +60,6 @@ def _opt_id(value: str | None) -> str | None:
     return _id(value) if value is not None else None
 
 
-class Page(NamedTuple):
-    """One page of a paginated list: the items, and Piggy's `meta` (its keys differ by endpoint, §2.4)."""
-
-    items: list[JSON]
-    meta: JSON
-
-
 class PiggyAPI:
     """Piggy's OAuth client API, as typed calls over one `PiggyClient`."""
 
@@ -53,38 +68,37 @@ class PiggyAPI:
 
     # Contacts -------------------------------------------------------------------------------
 
-    async def get_contact(self, contact_uuid: str) -> JSON:
-        data: JSON = await self._client.get(f"/contacts/{_id(contact_uuid)}")
-        return data
+    async def get_contact(self, contact_uuid: str) -> Contact:
+        return Contact.from_piggy(await self._client.get(f"/contacts/{_id(contact_uuid)}"))
 
-    async def find_contact_by_email(self, email: str) -> JSON:
-        data: JSON = await self._client.get("/contacts/find-one-by", {"email": email})
-        return data
+    async def find_contact_by_email(self, email: str) -> Contact:
+        return Contact.from_piggy(await self._client.get("/contacts/find-one-by", {"email": email}))
 
-    async def update_contact(self, contact_uuid: str, attributes: Mapping[str, Any]) -> JSON:
-        data: JSON = await self._client.send(
+    async def update_contact(self, contact_uuid: str, attributes: Mapping[str, Any]) -> Contact:
+        data = await self._client.send(
             "PUT",
             f"/contacts/{_id(contact_uuid)}",
             {"attributes": dict(attributes)},
-            if_unknown="Updating sets the same values again: it is safe to call again.",
+            how_to_check="Updating sets the same values again: it is safe to call again.",
         )
-        return data
+        return Contact.from_piggy(data)
 
-    async def get_credit_balance(self, contact_uuid: str) -> JSON:
-        data: JSON = await self._client.get(f"/contacts/{_id(contact_uuid)}/credit-balance")
-        return data
+    async def get_credit_balance(self, contact_uuid: str) -> int:
+        data = await self._client.get(f"/contacts/{_id(contact_uuid)}/credit-balance")
+        balance: int = data["balance"]
+        return balance
 
-    async def claim_anonymous_contact(self, anonymous_contact_uuid: str, email: str) -> JSON:
-        data: JSON = await self._client.send(
+    async def claim_anonymous_contact(self, anonymous_contact_uuid: str, email: str) -> Contact:
+        data = await self._client.send(
             "PUT",
             f"/contacts/{_id(anonymous_contact_uuid)}/claim",
             {"email": email},
-            if_unknown="Get the contact by its uuid: if it is no longer anonymous, the claim went through.",
+            how_to_check="Get the contact by its uuid: if it is no longer anonymous, the claim went through.",
         )
-        return data
+        return Contact.from_piggy(data)
 
     async def merge_contacts(self, source_contact_uuid: str, destination_contact_uuid: str) -> None:
-        # UNCONFIRMED: Piggy documents no response body for a merge; any 2xx means "scheduled".
+        # Piggy documents no answer for a merge: any 2xx means "scheduled" (decision D4).
         await self._client.send(
             "POST",
             "/contacts/merge",
@@ -92,33 +106,41 @@ class PiggyAPI:
                 "source_contact_uuid": _id(source_contact_uuid),
                 "destination_contact_uuid": _id(destination_contact_uuid),
             },
-            if_unknown="Wait a few minutes, then get the source contact: if it is gone, the merge went through.",
+            how_to_check="Wait a few minutes, then get the source contact: if it is gone, the merge went through.",
             require_data=False,
         )
 
     # Contact verification ---------------------------------------------------------------------
 
-    async def send_verification_email(self, email: str) -> JSON:
-        data: JSON = await self._client.send(
+    async def send_verification_email(self, email: str) -> str | None:
+        """Piggy's message about the email sent, if it gave one."""
+        data = await self._client.send(
             "POST",
             "/contact-verification/send",
             {"email": email},
-            if_unknown="Ask the member whether the email arrived before sending another.",
+            how_to_check="Ask the member whether the email arrived before sending another.",
         )
-        return data
+        message = data.get("message") if isinstance(data, Mapping) else None
+        return str(message) if message else None
 
-    async def verify_login_code(self, email: str, code: str) -> JSON:
-        data: JSON = await self._client.send(
+    async def verify_login_code(self, email: str, code: str) -> str:
+        """The uuid of the contact the code verifies."""
+        data = await self._client.send(
             "POST",
             "/contact-verification/verify",
             {"email": email, "code": code},
-            if_unknown="Checking a code changes nothing: call again.",
+            how_to_check=(
+                "The code may have been used up: if checking it again fails (13010), send a new verification email."
+            ),
         )
-        return data
+        contact_uuid = data.get("uuid") if isinstance(data, Mapping) else None
+        if not isinstance(contact_uuid, str):
+            raise UpstreamError("Piggy answered the verification without the contact's uuid")
+        return contact_uuid
 
     async def get_contact_auth_token(self, contact_uuid: str) -> str:
         data = await self._client.get(f"/contact-verification/auth-token/{_id(contact_uuid)}")
-        # The docs wrap the token as {"auth_token": ...}; the PHP SDK reads a bare string. Accept both.
+        # The docs wrap the token as {"auth_token": ...}; the PHP SDK reads a bare string (decision D2).
         token = data.get("auth_token") if isinstance(data, Mapping) else data
         if not isinstance(token, str):
             raise UpstreamError("Piggy answered without an auth token")
@@ -126,9 +148,8 @@ class PiggyAPI:
 
     # Contact attributes -------------------------------------------------------------------------
 
-    async def list_contact_attributes(self) -> list[JSON]:
-        data: list[JSON] = await self._client.get("/contact-attributes")
-        return data
+    async def list_contact_attributes(self) -> list[Attribute]:
+        return [Attribute.from_piggy(item) for item in await self._client.get("/contact-attributes")]
 
     async def create_contact_attribute(
         self,
@@ -137,8 +158,8 @@ class PiggyAPI:
         data_type: str,
         description: str | None = None,
         options: Sequence[Mapping[str, str]] | None = None,
-    ) -> JSON:
-        # Decision (§6): the /contact-attributes route with `data_type`; options as {label, value}.
+    ) -> Attribute:
+        # The /contact-attributes route with `data_type`; options as {label, value} (decision D9).
         body = _compact(
             {
                 "name": name,
@@ -148,13 +169,13 @@ class PiggyAPI:
                 "options": [dict(o) for o in options] if options else None,
             }
         )
-        data: JSON = await self._client.send(
+        data = await self._client.send(
             "POST",
             "/contact-attributes",
             body,
-            if_unknown="List the contact attributes before creating it again; Piggy refuses duplicates (60009).",
+            how_to_check="List the contact attributes before creating it again; Piggy refuses duplicates (60009).",
         )
-        return data
+        return Attribute.from_piggy(data)
 
     # Loyalty ------------------------------------------------------------------------------------
 
@@ -169,7 +190,7 @@ class PiggyAPI:
         contact_identifier_value: str | None = None,
         pos_transaction_uuid: str | None = None,
         attributes: Mapping[str, Any] | None = None,
-    ) -> JSON:
+    ) -> CreditReception:
         body = _compact(
             {
                 # Loyalty-transaction attributes travel as top-level keys; ours come last and win.
@@ -180,33 +201,33 @@ class PiggyAPI:
                 "unit_value": unit_value,
                 "unit_name": unit_name,
                 "contact_identifier_value": contact_identifier_value,
-                # UNCONFIRMED: the docs say `pos_transaction_uuid`, the PHP SDK sends `pos_transaction_id`.
+                # The docs say `pos_transaction_uuid`, the PHP SDK sends `pos_transaction_id` (decision D3).
                 "pos_transaction_uuid": pos_transaction_uuid,
             }
         )
-        data: JSON = await self._client.send(
+        data = await self._client.send(
             "POST",
             "/credit-receptions",
             body,
-            if_unknown=(
+            how_to_check=(
                 "Read the contact's credit balance or loyalty transactions to see whether the credits arrived "
                 "before awarding them again."
             ),
         )
-        return data
+        return CreditReception.from_piggy(data)
 
-    async def reverse_credit_reception(self, credit_reception_uuid: str) -> Any:
-        # Any 2xx means done: an odd body must not read as a failure the model would retry.
-        return await self._client.send(
+    async def reverse_credit_reception(self, credit_reception_uuid: str) -> Reversal:
+        data = await self._client.send(
             "POST",
             f"/credit-receptions/{_id(credit_reception_uuid)}/reverse",
             None,
-            if_unknown=(
+            how_to_check=(
                 "List the contact's loyalty transactions: an opposite credit reception means the reversal went "
                 "through. Do not reverse again before checking."
             ),
             require_data=False,
         )
+        return after_write(Reversal, data)
 
     async def list_loyalty_transactions(
         self,
@@ -214,43 +235,53 @@ class PiggyAPI:
         transaction_type: str | None = None,
         page: int | None = None,
         limit: int | None = None,
-    ) -> Page:
+    ) -> Page[LoyaltyTransaction]:
         params = {"contact_uuid": _id(contact_uuid), "type": transaction_type, "page": page, "limit": limit}
-        return await self._page("/loyalty-transactions", params)
+        envelope = await self._client.request("GET", "/loyalty-transactions", params=params)
+        return Page.from_piggy(
+            LoyaltyTransaction, envelope.data, envelope.meta, page=page, limit=limit or TRANSACTIONS_DEFAULT_LIMIT
+        )
 
-    async def list_shops(self) -> list[JSON]:
-        data: list[JSON] = await self._client.get("/shops")
-        return data
+    async def find_credit_reception(self, contact_uuid: str, reception_uuid: str) -> LoyaltyTransaction | None:
+        """One of the contact's latest credit receptions, or None when it is not among them (decision D7)."""
+        for page in range(1, RECEPTION_SCAN_PAGES + 1):
+            found = await self.list_loyalty_transactions(contact_uuid, "credit_receptions", page, RECEPTION_SCAN_LIMIT)
+            for item in found.items:
+                if item.uuid.lower() == reception_uuid.lower():
+                    return item
+            if not found.has_more:
+                break
+        return None
+
+    async def list_shops(self) -> list[Shop]:
+        return [Shop.model_validate(item) for item in await self._client.get("/shops")]
 
     # Rewards ------------------------------------------------------------------------------------
 
-    async def list_rewards(self, contact_uuid: str | None = None, shop_uuid: str | None = None) -> list[JSON]:
+    async def list_rewards(self, contact_uuid: str | None = None, shop_uuid: str | None = None) -> list[Reward]:
         params = {"contact_uuid": _opt_id(contact_uuid), "shop_uuid": _opt_id(shop_uuid)}
-        data: list[JSON] = await self._client.get("/rewards", params)
-        return data
+        return [Reward.model_validate(item) for item in await self._client.get("/rewards", params)]
 
-    async def get_reward(self, reward_uuid: str) -> JSON:
-        data: JSON = await self._client.get(f"/rewards/{_id(reward_uuid)}")
-        return data
+    async def get_reward(self, reward_uuid: str) -> Reward:
+        return Reward.model_validate(await self._client.get(f"/rewards/{_id(reward_uuid)}"))
 
-    async def create_reward_reception(self, contact_uuid: str, reward_uuid: str, shop_uuid: str) -> Any:
-        # Any 2xx means done: an odd body must not read as a failure the model would retry.
-        return await self._client.send(
+    async def create_reward_reception(self, contact_uuid: str, reward_uuid: str, shop_uuid: str) -> RewardReception:
+        data = await self._client.send(
             "POST",
             "/reward-receptions",
             {"contact_uuid": _id(contact_uuid), "reward_uuid": _id(reward_uuid), "shop_uuid": _id(shop_uuid)},
-            if_unknown=(
+            how_to_check=(
                 "List the contact's loyalty transactions of type reward_receptions: if the reward is there, "
                 "it was redeemed. Do not redeem again before checking."
             ),
             require_data=False,
         )
+        return after_write(RewardReception, data)
 
     # Vouchers -----------------------------------------------------------------------------------
 
-    async def list_promotions(self) -> list[JSON]:
-        data: list[JSON] = await self._client.get("/promotions")
-        return data
+    async def list_promotions(self) -> list[Promotion]:
+        return [Promotion.model_validate(item) for item in await self._client.get("/promotions")]
 
     async def list_vouchers(
         self,
@@ -259,7 +290,7 @@ class PiggyAPI:
         promotion_uuid: str | None = None,
         page: int | None = None,
         limit: int | None = None,
-    ) -> Page:
+    ) -> Page[Voucher]:
         params = {
             "contact_uuid": _id(contact_uuid),
             "status": status,
@@ -267,17 +298,18 @@ class PiggyAPI:
             "page": page,
             "limit": limit,
         }
-        return await self._page("/vouchers", params)
+        envelope = await self._client.request("GET", "/vouchers", params=params)
+        return Page.from_piggy(Voucher, envelope.data, envelope.meta, page=page, limit=limit or VOUCHERS_DEFAULT_LIMIT)
 
-    async def redeem_voucher(self, code: str, contact_uuid: str | None = None, shop_uuid: str | None = None) -> Any:
-        # UNCONFIRMED: the answer's shape is undocumented (probably the voucher); a 2xx without it still means done.
-        return await self._client.send(
+    async def redeem_voucher(self, code: str, contact_uuid: str | None = None, shop_uuid: str | None = None) -> Voucher:
+        data = await self._client.send(
             "POST",
             "/vouchers/redeem",
             _compact({"code": code, "contact_uuid": _opt_id(contact_uuid), "shop_uuid": _opt_id(shop_uuid)}),
-            if_unknown="Find the voucher by its code: status REDEEMED means the redemption went through.",
+            how_to_check="Find the voucher by its code: status REDEEMED means the redemption went through.",
             require_data=False,
         )
+        return Voucher.redeemed(data, code)
 
     async def create_vouchers_batch(
         self,
@@ -286,44 +318,41 @@ class PiggyAPI:
         contact_uuid: str | None = None,
         expiration_date: str | None = None,
         activation_date: str | None = None,
-    ) -> JSON:
+    ) -> VoucherBatch:
         body = _compact(
             {
                 "promotion_uuid": _id(promotion_uuid),
                 "quantity": quantity,
-                "contact_uuid": _id(contact_uuid) if contact_uuid else None,
+                "contact_uuid": _opt_id(contact_uuid),
                 "expiration_date": expiration_date,
                 "activation_date": activation_date,
             }
         )
-        data: JSON = await self._client.send(
+        data = await self._client.send(
             "POST",
             "/vouchers/batch",
             body,
-            if_unknown="List the promotion's vouchers in Piggy before creating another batch.",
+            how_to_check="List the promotion's vouchers in Piggy before creating another batch.",
         )
-        return data
+        return VoucherBatch.model_validate(data)
 
-    async def find_voucher_by_code(self, code: str) -> JSON:
-        data: JSON = await self._client.get("/vouchers/find", {"code": code})
-        return data
+    async def find_voucher_by_code(self, code: str) -> Voucher:
+        return Voucher.from_piggy(await self._client.get("/vouchers/find", {"code": code}))
 
     # Catalog ------------------------------------------------------------------------------------
 
-    async def list_forms(self, status: str | None = None, form_type: str | None = None) -> list[JSON]:
-        data: list[JSON] = await self._client.get("/forms", {"status": status, "type": form_type})
-        return data
+    async def list_forms(self, status: str | None = None, form_type: str | None = None) -> list[Form]:
+        data = await self._client.get("/forms", {"status": status, "type": form_type})
+        return [Form.model_validate(item) for item in data]
 
-    async def list_perks(self) -> list[JSON]:
-        data: list[JSON] = await self._client.get("/perks")
-        return data
+    async def list_perks(self) -> list[Perk]:
+        return [Perk.model_validate(item) for item in await self._client.get("/perks")]
 
-    async def find_or_create_products(self, products: Sequence[Mapping[str, Any]]) -> list[tuple[JSON, bool]]:
-        """Each requested product as Piggy holds it, paired with whether it was created now.
+    async def find_or_create_products(self, products: Sequence[Mapping[str, Any]]) -> list[Product]:
+        """Each requested product as Piggy holds it, saying whether it was created now.
 
-        UNCONFIRMED: Piggy documents no find-or-create endpoint for products, so (decision §6) we page
-        through the catalog for the requested external identifiers and create the missing ones in one
-        batch. Replace this method's body if Piggy publishes a dedicated endpoint.
+        Piggy documents no find-or-create endpoint for products (decision D6): the catalog is paged through for
+        the requested external identifiers, and the missing ones are created in one batch.
         """
         wanted = {p["external_identifier"]: p for p in products}
         found: dict[str, JSON] = {}
@@ -350,30 +379,27 @@ class PiggyAPI:
                 "POST",
                 "/products/batch",
                 {"products": missing},
-                if_unknown="Call find_or_create_products again: products created meanwhile are found, not duplicated.",
+                how_to_check="Call find_or_create_products again: products created meanwhile are found, not duplicated.",
                 require_data=False,
             )
             returned = data if isinstance(data, list) else []
             by_ident: dict[Any, JSON] = {p.get("external_identifier"): p for p in returned if isinstance(p, dict)}
-            # UNCONFIRMED: the batch answer's shape is undocumented; fall back to what we sent.
+            # The batch answer's shape is undocumented: what was sent stands in for what is missing from it.
             created = {m["external_identifier"]: by_ident.get(m["external_identifier"], m) for m in missing}
-        return [(found[i], False) if i in found else (created[i], True) for i in wanted]
+        return [
+            Product.model_validate({**found[i], "created": False})
+            if i in found
+            else Product.model_validate({**created[i], "created": True})
+            for i in wanted
+        ]
 
     # Bookings -----------------------------------------------------------------------------------
 
-    async def update_booking(self, booking_uuid: str, changes: Mapping[str, Any]) -> JSON:
-        data: JSON = await self._client.send(
+    async def update_booking(self, booking_uuid: str, changes: Mapping[str, Any]) -> Booking:
+        data = await self._client.send(
             "PUT",
             f"/bookings/{_id(booking_uuid)}",
             _compact(changes),
-            if_unknown="Updating a booking sets the same values again: it is safe to call again.",
+            how_to_check="Updating a booking sets the same values again: it is safe to call again.",
         )
-        return data
-
-    # Helpers ------------------------------------------------------------------------------------
-
-    async def _page(self, path: str, params: Mapping[str, Any]) -> Page:
-        envelope = await self._client.request("GET", path, params=params)
-        items = envelope.data if isinstance(envelope.data, list) else []
-        meta = envelope.meta if isinstance(envelope.meta, Mapping) else {}  # Piggy sends [] when empty
-        return Page(items, dict(meta))
+        return Booking.model_validate(data)

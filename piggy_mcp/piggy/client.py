@@ -1,7 +1,6 @@
 """The one HTTP client to Piggy: authentication, envelopes, errors and retries.
 
-Everything about *how* we talk to Piggy lives here, down to the httpx calls in `wire.py`; *what* we
-ask for lives in `api.py`.
+Everything about *how* we talk to Piggy lives here; *what* we ask for lives in `api.py`.
 """
 
 from __future__ import annotations
@@ -12,24 +11,23 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import anyio
-from pydantic_core import from_json
+import httpx
 
+from piggy_mcp import __version__
 from piggy_mcp.config import Settings
 from piggy_mcp.piggy import errors
-
-if TYPE_CHECKING:
-    import httpx
-
-    from piggy_mcp.piggy.wire import Pool
 
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v3/oauth/clients"
 
+# Reads are repeated on gateway trouble and maintenance.
 _RETRYABLE_STATUS = frozenset({502, 503, 504})
+# Raised before a single byte of the request left this process: repeating cannot duplicate a write.
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class Envelope(NamedTuple):
@@ -40,45 +38,36 @@ class Envelope(NamedTuple):
 
 
 class PiggyClient:
-    """Sends requests to Piggy's OAuth client API over one shared connection pool (an httpx transport).
+    """Sends requests to Piggy's OAuth client API over one `httpx.AsyncClient`.
 
-    Use it as an async context manager (the server's lifespan does): the connection pool is
-    created on the first request and closed when the context ends.
+    Use it as an async context manager (the server's lifespan does): the HTTP client, with its connection
+    pool, lives from `__aenter__` to `__aexit__`. `transport` replaces the network, for tests and the sandbox.
     """
 
     def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._settings = settings
-        self._injected = transport
-        # The pool in use, from the first request until aclose().
-        self._open_pool: Pool | None = None
+        self._transport = transport
+        self._http: httpx.AsyncClient | None = None
         self._slots: anyio.Semaphore | None = None
-        # Absolute URLs are built here once: cheaper per request than httpx merging a base_url.
-        self._api_url = settings.base_url.rstrip("/") + API_PREFIX
 
     async def __aenter__(self) -> PiggyClient:
+        key = self._settings.api_key
+        headers = {"Accept": "application/json", "User-Agent": f"piggy-mcp/{__version__}"}
+        if key is not None and key.get_secret_value():
+            headers["Authorization"] = f"Bearer {key.get_secret_value()}"
+        self._http = httpx.AsyncClient(
+            base_url=self._settings.base_url.rstrip("/") + API_PREFIX,
+            headers=headers,
+            timeout=self._settings.timeout,
+            transport=self._transport,
+        )
+        self._slots = anyio.Semaphore(self._settings.max_concurrent_requests)
         return self
 
     async def __aexit__(self, *_: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        if self._open_pool is not None:
-            pool, self._open_pool = self._open_pool, None
-            await pool.aclose()
-
-    def _pool(self) -> Pool:
-        # Created lazily: start-up stays fast and no connection is made before the first tool call.
-        if self._open_pool is None:
-            key = self._settings.api_key
-            if key is None or not key.get_secret_value():
-                raise errors.NotConfiguredError()
-            # Imported here, not at the top: httpx (and what it pulls in) would add ~20 ms to every server
-            # start, and nothing needs it before the first request to Piggy.
-            from piggy_mcp.piggy.wire import Pool
-
-            self._slots = anyio.Semaphore(self._settings.max_concurrent_requests)
-            self._open_pool = Pool(key.get_secret_value(), self._api_url, self._injected)
-        return self._open_pool
+        if self._http is not None:
+            http, self._http = self._http, None
+            await http.aclose()
 
     async def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         """GET `path` and return the envelope's `data`; retried on transient failures."""
@@ -90,15 +79,16 @@ class PiggyClient:
         path: str,
         body: Mapping[str, Any] | None = None,
         *,
-        if_unknown: str | None = None,
+        how_to_check: str | None = None,
         require_data: bool = True,
     ) -> Any:
         """Send a write and return the envelope's `data`.
 
-        A write is repeated only when it certainly never left this process. `if_unknown` tells the
+        A write is repeated only when it certainly never left this process. `how_to_check` tells the
         model how to check the outcome when it may have reached Piggy without an answer coming back.
         """
-        return (await self.request(method, path, json=body, if_unknown=if_unknown, require_data=require_data)).data
+        envelope = await self.request(method, path, json=body, how_to_check=how_to_check, require_data=require_data)
+        return envelope.data
 
     async def request(
         self,
@@ -107,13 +97,12 @@ class PiggyClient:
         *,
         params: Mapping[str, Any] | None = None,
         json: Mapping[str, Any] | None = None,
-        if_unknown: str | None = None,
+        how_to_check: str | None = None,
         require_data: bool = True,
     ) -> Envelope:
         """Send one request, retrying only what cannot duplicate an effect, and unwrap the envelope."""
-        pool = self._pool()
+        http = self._open()
         is_read = method == "GET"
-        query = _query(params)
         settings = self._settings
         deadline = time.monotonic() + settings.retry_budget
         attempt = 0
@@ -122,19 +111,19 @@ class PiggyClient:
             started = time.monotonic()
             timeout = min(settings.timeout, max(deadline - started, 0.1))
             try:
-                response = await self._attempt(pool, method, path, query, json, timeout)
-            except errors.NetworkError as exc:
-                log.info("piggy %s %s failed after %.2fs: %s", method, path, time.monotonic() - started, exc.kind)
-                if not is_read and exc.sent:
-                    raise errors.OutcomeUnknownError(str(exc), next_step=if_unknown) from None
-                error: errors.PiggyError = errors.UpstreamError(str(exc))
+                response = await self._attempt(http, method, path, _query(params), json, timeout)
+            except httpx.HTTPError as exc:
+                log.info("piggy %s %s failed after %.2fs: %s", method, path, time.monotonic() - started, _kind(exc))
+                if not is_read and not isinstance(exc, _NEVER_SENT):
+                    raise errors.OutcomeUnknownError(_network_text(exc), next_step=how_to_check) from None
+                error: errors.PiggyError = errors.UpstreamError(_network_text(exc))
                 retryable, delay = True, _backoff(attempt)
             else:
                 log.info("piggy %s %s -> %s in %.2fs", method, path, response.status_code, time.monotonic() - started)
                 if response.is_success:
-                    return _unwrap(response, is_read, require_data, if_unknown)
+                    return _unwrap(response, is_read, require_data, how_to_check)
                 if not is_read and response.status_code in (500, 502, 504):
-                    raise errors.OutcomeUnknownError(f"HTTP {response.status_code} from Piggy", next_step=if_unknown)
+                    raise errors.OutcomeUnknownError(f"HTTP {response.status_code} from Piggy", next_step=how_to_check)
                 retry_after = _retry_after(response)
                 error = errors.from_response(response.status_code, _json_or_none(response), retry_after)
                 retryable = is_read and _may_retry(response.status_code, retry_after, settings.max_retry_after)
@@ -143,9 +132,17 @@ class PiggyClient:
                 raise error
             await anyio.sleep(delay)
 
+    def _open(self) -> httpx.AsyncClient:
+        key = self._settings.api_key
+        if key is None or not key.get_secret_value():
+            raise errors.NotConfiguredError()
+        if self._http is None or self._slots is None:
+            raise RuntimeError("PiggyClient is used outside its `async with` block")
+        return self._http
+
     async def _attempt(
         self,
-        pool: Pool,
+        http: httpx.AsyncClient,
         method: str,
         path: str,
         query: Mapping[str, Any] | None,
@@ -154,16 +151,13 @@ class PiggyClient:
     ) -> httpx.Response:
         """One attempt, within the bound on requests in flight, so a burst of agents cannot hammer the account."""
         slots = self._slots
-        assert slots is not None
+        assert slots is not None  # set with the HTTP client in __aenter__
+        with anyio.move_on_after(self._settings.queue_timeout) as waiting:
+            await slots.acquire()
+        if waiting.cancelled_caught:
+            raise errors.BusyError()
         try:
-            slots.acquire_nowait()  # the common case, without setting up a timeout
-        except anyio.WouldBlock:
-            with anyio.move_on_after(self._settings.queue_timeout) as waiting:
-                await slots.acquire()
-            if waiting.cancelled_caught:
-                raise errors.BusyError() from None
-        try:
-            return await pool.send(method, self._api_url + path, query, json, seconds)
+            return await http.request(method, path, params=query, json=json, timeout=seconds)
         finally:
             slots.release()
 
@@ -178,11 +172,11 @@ def _may_retry(status: int, retry_after: float | None, max_retry_after: float) -
 def _query(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if not params:
         return None
-    # Piggy reads booleans as 1/0 in query strings; None means "not given".
+    # Piggy reads booleans as 1/0 in query strings (decision D10); None means "not given".
     return {k: (int(v) if isinstance(v, bool) else v) for k, v in params.items() if v is not None}
 
 
-def _unwrap(response: httpx.Response, is_read: bool, require_data: bool, if_unknown: str | None) -> Envelope:
+def _unwrap(response: httpx.Response, is_read: bool, require_data: bool, how_to_check: str | None) -> Envelope:
     body = _json_or_none(response)
     if isinstance(body, Mapping) and "data" in body:
         return Envelope(body["data"], body.get("meta"))
@@ -193,7 +187,7 @@ def _unwrap(response: httpx.Response, is_read: bool, require_data: bool, if_unkn
     # A write Piggy accepted but answered oddly most likely took effect: repeating it could apply it twice.
     raise errors.OutcomeUnknownError(
         f"Piggy accepted the request (HTTP {response.status_code}) but answered in an unexpected form",
-        next_step=if_unknown,
+        next_step=how_to_check,
     )
 
 
@@ -201,8 +195,7 @@ def _json_or_none(response: httpx.Response) -> Any:
     if not response.content:
         return None
     try:
-        # pydantic's parser: several times faster than the json module, on every answer from Piggy.
-        return from_json(response.content)
+        return response.json()
     except ValueError:
         return None
 
@@ -227,3 +220,13 @@ def _backoff(attempt: int) -> float:
     # Exponential with full jitter: 0.25-0.5 s, then 0.5-1 s, ...
     base: float = 0.25 * 2 ** (attempt - 1)
     return base + random.uniform(0, base)
+
+
+def _kind(exc: httpx.HTTPError) -> str:
+    return type(exc).__name__
+
+
+def _network_text(exc: httpx.HTTPError) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return "Piggy did not answer in time"
+    return f"network error talking to Piggy ({_kind(exc)})"

@@ -12,18 +12,6 @@ from collections.abc import Mapping
 from typing import Any
 
 
-class NetworkError(Exception):
-    """No answer came from Piggy (raised by `wire.py`; the client turns it into one of the errors below).
-
-    `sent` is False only when the request certainly never left this process; `kind` names the failure for the log.
-    """
-
-    def __init__(self, text: str, *, kind: str, sent: bool) -> None:
-        super().__init__(text)
-        self.kind = kind
-        self.sent = sent
-
-
 # Codes whose meaning is "the thing you named does not exist".
 NOT_FOUND_CODES = frozenset(
     {55031, 55012, 60003, 55007, 1048, 1008, 1103, 60007, 1027, 1028, 6003, 80002, 80004, 110000, 80300, 60013, 55030}

@@ -1,17 +1,16 @@
 """The tools, grouped by domain into toolsets. The order here is the order of `tools/list`."""
 
-from piggy_mcp.tools import attributes, bookings, catalog, contacts, loyalty, members, rewards, vouchers
-from piggy_mcp.tools.base import Toolset, ToolSpec
+from piggy_mcp.tools import attributes, bookings, catalog, contacts, loyalty, rewards, vouchers
+from piggy_mcp.tools.toolset import Toolset, ToolSpec
 
 TOOLSETS: tuple[Toolset, ...] = (
     contacts.toolset,
     attributes.toolset,
     loyalty.toolset,
+    rewards.toolset,
     vouchers.toolset,
     catalog.toolset,
     bookings.toolset,
-    members.toolset,
-    rewards.toolset,
 )
 
 __all__ = ["TOOLSETS", "ToolSpec", "Toolset"]

@@ -11,15 +11,15 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, WithJsonSchema
 
-from piggy_mcp.piggy.api import UUID_FORM
-from piggy_mcp.schema import guard
+from piggy_mcp.piggy.models import is_uuid
+from piggy_mcp.schema import unadvertised_limits
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?")
 
 
 def _uuid(value: str) -> str:
-    if not UUID_FORM.fullmatch(value):
+    if not is_uuid(value):
         raise ValueError("must be a uuid such as 3f2a5c1e-8b7d-4c39-9a36-0d6f0b0c0a11, as Piggy returned it")
     return value
 
@@ -48,8 +48,8 @@ DateTime = Annotated[
 ]
 
 # A name, label, id or code. Its limits guard against garbage; no model needs to be told them.
-Text = Annotated[str, guard(max_length=255)]
-NonEmptyText = Annotated[str, guard(min_length=1, max_length=255)]
+Text = Annotated[str, unadvertised_limits(max_length=255)]
+NonEmptyText = Annotated[str, unadvertised_limits(min_length=1, max_length=255)]
 
 ContactUuid = Annotated[Uuid, Field(description="The contact's uuid.")]
 ShopUuid = Annotated[Uuid, Field(description="Where it happens (list_shops).")]
@@ -57,5 +57,6 @@ Email = Annotated[EmailAddress, Field(description="The contact's email address."
 ConfirmationToken = Annotated[
     str | None,
     Field(description="From confirmation_required, once the user agreed."),
-    guard(max_length=200),
+    unadvertised_limits(max_length=200),
 ]
+PageNumber = Annotated[int | None, Field(ge=1, description="Page number (default 1)."), unadvertised_limits(le=10_000)]

@@ -8,11 +8,26 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from piggy_mcp.schema import guard
+from piggy_mcp.piggy.models import Attribute
+from piggy_mcp.schema import unadvertised_limits
 from piggy_mcp.tools.args import NonEmptyText
-from piggy_mcp.tools.base import WRITE, Result, Toolset, api
+from piggy_mcp.tools.results import Result
+from piggy_mcp.tools.runtime import api
+from piggy_mcp.tools.toolset import READ, WRITE, Toolset
 
-toolset = Toolset("attributes", "Add custom fields to contact profiles.")
+toolset = Toolset("attributes", "List contact profile fields and add custom ones.")
+
+
+class ContactAttributes(Result):
+    attributes: list[Attribute]
+
+
+@toolset.tool(title="List contact attributes", annotations=READ)
+async def list_contact_attributes(ctx: Context[Any, Any]) -> ContactAttributes:
+    """List the contact profile fields: name, label, type, select options, and whether update_contact may
+    write them (system fields such as loyalty_balance are read-only)."""
+    return ContactAttributes(attributes=await api(ctx).list_contact_attributes())
+
 
 DataType = Literal[
     "url", "text", "date", "phone", "float", "color", "email", "number", "select", "boolean", "rich_text",
@@ -36,16 +51,20 @@ class ContactAttribute(Result):
 @toolset.tool(title="Create contact attribute", annotations=WRITE)
 async def create_contact_attribute(
     name: Annotated[
-        str, Field(pattern=r"^[a-z][a-z0-9_]*$", description="Unique internal name, snake_case."), guard(max_length=64)
+        str,
+        Field(pattern=r"^[a-z][a-z0-9_]*$", description="Unique internal name, snake_case."),
+        unadvertised_limits(max_length=64),
     ],
     label: Annotated[NonEmptyText, Field(description="Display label.")],
     data_type: Annotated[DataType, Field(description="Kind of value the field holds.")],
     ctx: Context[Any, Any],
-    description: Annotated[str | None, Field(description="What the field is for."), guard(max_length=1000)] = None,
+    description: Annotated[
+        str | None, Field(description="What the field is for."), unadvertised_limits(max_length=1000)
+    ] = None,
     options: Annotated[
         list[Option] | None,
         Field(description="The choices, as {label: shown, value: stored}; for select and multi_select only."),
-        guard(min_length=1, max_length=100),
+        unadvertised_limits(min_length=1, max_length=100),
     ] = None,
 ) -> ContactAttribute:
     """Add a custom field to every contact profile, e.g. a "preferred category" select. Check
@@ -58,4 +77,4 @@ async def create_contact_attribute(
     created = await api(ctx).create_contact_attribute(
         name, label, data_type, description, [o.model_dump() for o in options] if options else None
     )
-    return ContactAttribute.model_validate(created)
+    return ContactAttribute(name=created.name, type=created.type)

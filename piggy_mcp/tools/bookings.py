@@ -8,20 +8,13 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
-from piggy_mcp.schema import guard
+from piggy_mcp.piggy.models import Booking
+from piggy_mcp.schema import unadvertised_limits
 from piggy_mcp.tools.args import DateTime, Text, Uuid
-from piggy_mcp.tools.base import IDEMPOTENT, Result, Toolset, api
+from piggy_mcp.tools.runtime import api
+from piggy_mcp.tools.toolset import IDEMPOTENT, Toolset
 
 toolset = Toolset("bookings", "Update bookings.")
-
-
-# What Piggy holds after the update: the times (the other fields echo the caller's own values). A comment, not a
-# docstring: a result model's docstring would be sent in the output schema.
-class Booking(Result):
-    uuid: str
-    starts_at: str | None = None
-    ends_at: str | None = None
-    checked_in_at: str | None = None
 
 
 @toolset.tool(title="Update booking", annotations=IDEMPOTENT)
@@ -33,10 +26,12 @@ async def update_booking(
     starts_at: Annotated[DateTime | None, Field(description="Start time.")] = None,
     ends_at: Annotated[DateTime | None, Field(description="End time.")] = None,
     checked_in_at: Annotated[DateTime | None, Field(description="When the guests checked in.")] = None,
-    number_of_people: Annotated[int | None, Field(ge=1, description="Party size."), guard(le=10_000)] = None,
+    number_of_people: Annotated[
+        int | None, Field(ge=1, description="Party size."), unadvertised_limits(le=10_000)
+    ] = None,
     company_name: Annotated[Text | None, Field(description="Company it is for.")] = None,
     status: Annotated[
-        str | None, Field(description="Free text, e.g. canceled, completed."), guard(max_length=64)
+        str | None, Field(description="Free text, e.g. canceled, completed."), unadvertised_limits(max_length=64)
     ] = None,
     prepaid_amount: Annotated[int | None, Field(ge=0, description="Amount prepaid, in cents.")] = None,
 ) -> Booking:
@@ -55,4 +50,4 @@ async def update_booking(
     }
     if all(value is None for value in changes.values()):
         raise ToolError("Nothing to update: give at least one field to change.")
-    return Booking.model_validate(await api(ctx).update_booking(booking_uuid, changes))
+    return await api(ctx).update_booking(booking_uuid, changes)

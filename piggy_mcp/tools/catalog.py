@@ -7,19 +7,14 @@ from typing import Annotated, Any, Literal
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
-from piggy_mcp.schema import guard
+from piggy_mcp.piggy.models import Form, Perk, Product
+from piggy_mcp.schema import unadvertised_limits
 from piggy_mcp.tools.args import NonEmptyText
-from piggy_mcp.tools.base import IDEMPOTENT, READ, Result, Toolset, api
+from piggy_mcp.tools.results import Result
+from piggy_mcp.tools.runtime import api
+from piggy_mcp.tools.toolset import IDEMPOTENT, READ, Toolset
 
 toolset = Toolset("catalog", "List forms and perks; keep products in sync.")
-
-
-# Forms and perks are listed without their uuid: no tool takes one.
-class Form(Result):
-    name: str
-    status: str | None = None
-    type: str | None = None
-    url: str | None = None
 
 
 class Forms(Result):
@@ -35,20 +30,7 @@ async def list_forms(
     type: Annotated[Literal["PUBLIC", "PRIVATE"] | None, Field(description="Only forms of this kind.")] = None,
 ) -> Forms:
     """List the account's forms (sign-up, survey...) with their public URLs, e.g. to send a member a link."""
-    return Forms.model_validate({"forms": await api(ctx).list_forms(status, type)})
-
-
-class PerkOption(Result):
-    label: str
-    value: Any = None
-    default: bool | None = None
-
-
-class Perk(Result):
-    name: str
-    label: str | None = None
-    data_type: str | None = None
-    options: list[PerkOption] | None = None
+    return Forms(forms=await api(ctx).list_forms(status, type))
 
 
 class Perks(Result):
@@ -58,19 +40,15 @@ class Perks(Result):
 @toolset.tool(title="List perks", annotations=READ)
 async def list_perks(ctx: Context[Any, Any]) -> Perks:
     """List the loyalty program's perks (tier benefits) and their options, e.g. to explain what a tier gives."""
-    return Perks.model_validate({"perks": await api(ctx).list_perks()})
+    return Perks(perks=await api(ctx).list_perks())
 
 
 class ProductInput(BaseModel):
     external_identifier: Annotated[NonEmptyText, Field(description="The product's id in the shop's system.")]
     name: Annotated[NonEmptyText, Field(description="Product name.")]
-    description: Annotated[str | None, Field(description="Product description."), guard(max_length=5000)] = None
-
-
-class Product(Result):
-    uuid: str | None = None
-    external_identifier: str
-    created: bool
+    description: Annotated[
+        str | None, Field(description="Product description."), unadvertised_limits(max_length=5000)
+    ] = None
 
 
 class Products(Result):
@@ -88,5 +66,4 @@ async def find_or_create_products(
     """Make sure the shop's catalog products exist in Piggy, e.g. before orders name them: each is matched by
     external_identifier and created if missing; existing ones stay unchanged. Says which were created."""
     unique = {p.external_identifier: p.model_dump() for p in products}
-    pairs = await api(ctx).find_or_create_products(list(unique.values()))
-    return Products(products=[Product.model_validate({**item, "created": created}) for item, created in pairs])
+    return Products(products=await api(ctx).find_or_create_products(list(unique.values())))

@@ -1,49 +1,95 @@
-"""Contacts: verify a member's identity, merge duplicate profiles, claim anonymous contacts."""
+"""Contacts: find members and correct their profiles, verify who they are, merge duplicates, claim anonymous ones."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.server.mcpserver.resolve import Elicit, Resolve
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
 from piggy_mcp.piggy import PiggyAPI
 from piggy_mcp.piggy.errors import NotFoundError
-from piggy_mcp.schema import guard
-from piggy_mcp.tools.args import ConfirmationToken, ContactUuid, Email
-from piggy_mcp.tools.base import DESTRUCTIVE, READ, WRITE, Result, Toolset, api
-from piggy_mcp.tools.confirm import (
-    Confirm,
-    ConfirmableResult,
-    ask,
-    unless_confirmed,
+from piggy_mcp.piggy.models import Contact
+from piggy_mcp.schema import unadvertised_limits
+from piggy_mcp.tools.args import ContactUuid, Email
+from piggy_mcp.tools.confirmation import ConfirmableResult
+from piggy_mcp.tools.results import Result
+from piggy_mcp.tools.runtime import api
+from piggy_mcp.tools.toolset import IDEMPOTENT, READ, WRITE, Toolset
+
+toolset = Toolset(
+    "contacts", "Find members and correct their profiles, verify them, merge duplicates, claim anonymous contacts."
 )
 
-toolset = Toolset("contacts", "Verify members, merge duplicate contacts, claim anonymous contacts.")
+
+def describe(contact: Contact) -> str:
+    """A contact as a confirmation preview names it."""
+    return f"{contact.email or 'no email'} (uuid {contact.uuid}, {contact.credit_balance or 0} credits)"
 
 
-class Contact(Result):
-    uuid: str
-    email: str | None = None
-    credit_balance: int | None = None
-    is_anonymous: bool | None = None
-
-    @classmethod
-    def of(cls, raw: dict[str, Any]) -> Contact:
-        values = raw.get("current_values") or {}
-        balance = (raw.get("credit_balance") or {}).get("balance")
-        return cls(
-            uuid=raw["uuid"], email=raw.get("email"), credit_balance=balance, is_anonymous=values.get("is_anonymous")
-        )
-
-    def describe(self) -> str:
-        return f"{self.email or 'no email'} (uuid {self.uuid}, {self.credit_balance or 0} credits)"
+# Finding and correcting members -------------------------------------------------------------------
 
 
-# Verification -----------------------------------------------------------------------------------
+@toolset.tool(title="Find contact by email", annotations=READ)
+async def find_contact(email: Email, ctx: Context[Any, Any]) -> Contact:
+    """Find a member by email: their uuid (other tools need it), credit balance, tier and profile fields.
+    Finding a contact does not prove the person in the chat owns it: verify them before acting at their request.
+    """
+    try:
+        return await api(ctx).find_contact_by_email(email)
+    except NotFoundError:
+        raise ToolError(
+            f"No contact has the email {email}. Check the spelling with the member; do not create a new contact "
+            "for someone who says they are a member."
+        ) from None
+
+
+@toolset.tool(title="Get contact", annotations=READ)
+async def get_contact(contact_uuid: ContactUuid, ctx: Context[Any, Any]) -> Contact:
+    """Read a contact by uuid, e.g. to check a merge: email, anonymous or not, credit balance, tier and profile
+    fields."""
+    return await api(ctx).get_contact(contact_uuid)
+
+
+# Values Piggy stores for the 21 attribute types; multi_select takes a list. Advertised compactly.
+AttributeValue = Annotated[
+    str | int | float | bool | list[str],
+    WithJsonSchema({"type": ["string", "number", "boolean", "array"], "items": {"type": "string"}}),
+]
+MAX_NAMES_IN_ERROR = 40
+
+
+@toolset.tool(title="Update contact", annotations=IDEMPOTENT)
+async def update_contact(
+    contact_uuid: ContactUuid,
+    attributes: Annotated[
+        dict[str, AttributeValue],
+        Field(
+            min_length=1,
+            max_length=50,
+            description='Profile field values by attribute name, e.g. {"firstname": "Jane"}; '
+            "multi_select takes a list of option values.",
+        ),
+    ],
+    ctx: Context[Any, Any],
+) -> Contact:
+    """Correct a member's profile fields; the others stay as they are. Only writable attributes
+    (list_contact_attributes) are accepted: a call naming any other field is refused and changes nothing."""
+    piggy = api(ctx)
+    known = {attribute.name: attribute.writable for attribute in await piggy.list_contact_attributes()}
+    unknown = sorted(name for name in attributes if name not in known)
+    read_only = sorted(name for name in attributes if known.get(name) is False)
+    if unknown or read_only:
+        reasons = [f"unknown: {', '.join(unknown)}"] if unknown else []
+        reasons += [f"read-only: {', '.join(read_only)}"] if read_only else []
+        writable = sorted(name for name, ok in known.items() if ok)
+        shown = ", ".join(writable[:MAX_NAMES_IN_ERROR]) + (", ..." if len(writable) > MAX_NAMES_IN_ERROR else "")
+        raise ToolError(f"Nothing was changed: {'; '.join(reasons)}. Writable attributes: {shown or 'none'}.")
+    return await piggy.update_contact(contact_uuid, attributes)
+
+
+# Verification -------------------------------------------------------------------------------------
 
 
 class VerificationEmailSent(Result):
@@ -55,8 +101,8 @@ async def send_contact_verification_email(email: Email, ctx: Context[Any, Any]) 
     """Email a contact a login code proving they own the address: the first step before acting on a member's
     account at their request. Needs an existing contact and a Contacts Portal in Piggy. Then ask for the code
     and call verify_login_code."""
-    data = await api(ctx).send_verification_email(email)
-    return VerificationEmailSent(message=str(data.get("message") or "Verification email sent."))
+    message = await api(ctx).send_verification_email(email)
+    return VerificationEmailSent(message=message or "Verification email sent.")
 
 
 class VerifiedContact(Result):
@@ -67,14 +113,16 @@ class VerifiedContact(Result):
 async def verify_login_code(
     email: Email,
     code: Annotated[
-        str, Field(description="The code from the verification email."), guard(min_length=1, max_length=64)
+        str,
+        Field(description="The code from the verification email."),
+        unadvertised_limits(min_length=1, max_length=64),
     ],
     ctx: Context[Any, Any],
 ) -> VerifiedContact:
-    """Check the code a member got from send_contact_verification_email; returns the verified contact's uuid
-    and changes nothing in Piggy. A wrong or expired code is an error (13010): let the member check it, or send
-    a new email."""
-    return VerifiedContact.model_validate(await api(ctx).verify_login_code(email, code))
+    """Check the code a member got from send_contact_verification_email; returns the verified contact's uuid.
+    A code works once; a wrong, used or expired code is an error (13010): let the member check it, or send a
+    new email."""
+    return VerifiedContact(uuid=await api(ctx).verify_login_code(email, code))
 
 
 class AuthToken(Result):
@@ -88,7 +136,7 @@ async def get_contact_auth_token(contact_uuid: ContactUuid, ctx: Context[Any, An
     return AuthToken(auth_token=await api(ctx).get_contact_auth_token(contact_uuid))
 
 
-# Merge ------------------------------------------------------------------------------------------
+# Merge --------------------------------------------------------------------------------------------
 
 
 class MergePreview(Result):
@@ -97,49 +145,29 @@ class MergePreview(Result):
 
     def describe(self) -> str:
         return (
-            f"Merge contact {self.source.describe()} INTO {self.destination.describe()}. "
+            f"Merge contact {describe(self.source)} INTO {describe(self.destination)}. "
             "The source contact will stop existing; its credits and history move to the destination. "
             "This cannot be undone."
         )
 
 
-async def _merge_preview(piggy: PiggyAPI, source_uuid: str, destination_uuid: str) -> MergePreview:
-    source = await piggy.get_contact(source_uuid)
-    destination = await piggy.get_contact(destination_uuid)
-    return MergePreview(source=Contact.of(source), destination=Contact.of(destination))
-
-
-async def _confirm_merge(
-    ctx: Context[Any, Any],
-    source_contact_uuid: str,
-    destination_contact_uuid: str,
-    confirmation_token: str | None,
-) -> Elicit[Confirm] | Any:
+async def merge_preview(piggy: PiggyAPI, source_contact_uuid: str, destination_contact_uuid: str) -> MergePreview:
     if source_contact_uuid.lower() == destination_contact_uuid.lower():
         raise ToolError("source_contact_uuid and destination_contact_uuid are the same contact; nothing to merge.")
-    args = {"source_contact_uuid": source_contact_uuid, "destination_contact_uuid": destination_contact_uuid}
-    return await ask(
-        ctx,
-        "merge_contacts",
-        args,
-        confirmation_token,
-        lambda: _merge_preview(api(ctx), source_contact_uuid, destination_contact_uuid),
-    )
+    source = await piggy.get_contact(source_contact_uuid)
+    destination = await piggy.get_contact(destination_contact_uuid)
+    return MergePreview(source=source, destination=destination)
 
 
-@toolset.tool(title="Merge two contacts", annotations=DESTRUCTIVE)
+@toolset.confirmed(title="Merge two contacts", preview=merge_preview)
 async def merge_contacts(
     source_contact_uuid: Annotated[ContactUuid, Field(description="The contact that will cease to exist.")],
     destination_contact_uuid: Annotated[ContactUuid, Field(description="The contact that remains.")],
     ctx: Context[Any, Any],
-    confirmation: Annotated[ElicitationResult[Confirm], Resolve(_confirm_merge)],
-    confirmation_token: ConfirmationToken = None,
 ) -> ConfirmableResult:
     """Merge a member's duplicate contact into their other one, IRREVERSIBLY: the source is deleted; its
     credits, history and data move to the destination. Only with the member's consent, once verified as owner
     of both emails. Asks the user to confirm first. Piggy merges in the background, within minutes."""
-    if (unsent := unless_confirmed(confirmation, ConfirmableResult)) is not None:
-        return unsent
     await api(ctx).merge_contacts(source_contact_uuid, destination_contact_uuid)
     return ConfirmableResult(
         status="done",
@@ -150,7 +178,7 @@ async def merge_contacts(
     )
 
 
-# Claim ------------------------------------------------------------------------------------------
+# Claim --------------------------------------------------------------------------------------------
 
 
 class ClaimPreview(Result):
@@ -164,8 +192,8 @@ class ClaimPreview(Result):
                 f"Give anonymous contact {self.anonymous_contact.uuid} the email {self.email}; no contact has it yet."
             )
         return (
-            f"Claim anonymous contact {self.anonymous_contact.describe()} for {self.email}. A contact with that "
-            f"email already exists, {self.existing_contact.describe()}: Piggy will MERGE the two into one. "
+            f"Claim anonymous contact {describe(self.anonymous_contact)} for {self.email}. A contact with that "
+            f"email already exists, {describe(self.existing_contact)}: Piggy will MERGE the two into one. "
             "This cannot be undone."
         )
 
@@ -180,46 +208,29 @@ class ClaimResult(ConfirmableResult):
     contact: ClaimedContact | None = None
 
 
-async def _claim_preview(piggy: PiggyAPI, anonymous_uuid: str, email: str) -> ClaimPreview:
-    anonymous = Contact.of(await piggy.get_contact(anonymous_uuid))
+async def claim_preview(piggy: PiggyAPI, anonymous_contact_uuid: str, email: str) -> ClaimPreview:
+    anonymous = await piggy.get_contact(anonymous_contact_uuid)
     if anonymous.is_anonymous is False:
         raise ToolError(
-            f"Contact {anonymous_uuid} is not anonymous, so it cannot be claimed. Nothing was sent. "
+            f"Contact {anonymous_contact_uuid} is not anonymous, so it cannot be claimed. Nothing was sent. "
             "Use the contact as it is."
         )
     try:
-        existing: Contact | None = Contact.of(await piggy.find_contact_by_email(email))
+        existing: Contact | None = await piggy.find_contact_by_email(email)
     except NotFoundError:
         existing = None
     return ClaimPreview(anonymous_contact=anonymous, email=email, existing_contact=existing)
 
 
-async def _confirm_claim(
-    ctx: Context[Any, Any], anonymous_contact_uuid: str, email: str, confirmation_token: str | None
-) -> Elicit[Confirm] | Any:
-    args = {"anonymous_contact_uuid": anonymous_contact_uuid, "email": email}
-    return await ask(
-        ctx,
-        "claim_anonymous_contact",
-        args,
-        confirmation_token,
-        lambda: _claim_preview(api(ctx), anonymous_contact_uuid, email),
-    )
-
-
-@toolset.tool(title="Claim anonymous contact", annotations=DESTRUCTIVE)
+@toolset.confirmed(title="Claim anonymous contact", preview=claim_preview)
 async def claim_anonymous_contact(
     anonymous_contact_uuid: Annotated[ContactUuid, Field(description="uuid of the anonymous contact to claim.")],
     email: Annotated[Email, Field(description="The person's real email address.")],
     ctx: Context[Any, Any],
-    confirmation: Annotated[ElicitationResult[Confirm], Resolve(_confirm_claim)],
-    confirmation_token: ConfirmationToken = None,
 ) -> ClaimResult:
     """Give an anonymous contact (e.g. a loyalty card used in store) its owner's real email when they register,
     making it a normal contact. If a contact has that email already, Piggy MERGES the two, irreversibly. Asks
     the user to confirm first."""
-    if (unsent := unless_confirmed(confirmation, ClaimResult)) is not None:
-        return unsent
-    claimed = Contact.of(await api(ctx).claim_anonymous_contact(anonymous_contact_uuid, email))
+    claimed = await api(ctx).claim_anonymous_contact(anonymous_contact_uuid, email)
     contact = ClaimedContact(uuid=claimed.uuid, credit_balance=claimed.credit_balance)
     return ClaimResult(status="done", message="The contact was claimed.", contact=contact)

@@ -1,18 +1,23 @@
-"""Loyalty credits: award credits for purchases and read a contact's balance."""
+"""Loyalty credits: balances, awarding and reversing credits, a member's history, and the shops they happen in."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field, WithJsonSchema
 
-from piggy_mcp.schema import guard
-from piggy_mcp.tools.args import ContactUuid, ShopUuid, Text, Uuid
-from piggy_mcp.tools.base import READ, WRITE, Result, Toolset, api
+from piggy_mcp.piggy import PiggyAPI
+from piggy_mcp.piggy.models import CreditReception, LoyaltyTransaction, Reversal, Shop
+from piggy_mcp.schema import unadvertised_limits
+from piggy_mcp.tools.args import ContactUuid, PageNumber, ShopUuid, Text, Uuid
+from piggy_mcp.tools.confirmation import ConfirmableResult
+from piggy_mcp.tools.results import Paged, Result
+from piggy_mcp.tools.runtime import api
+from piggy_mcp.tools.toolset import READ, WRITE, Toolset
 
-toolset = Toolset("loyalty", "Award loyalty credits and read credit balances.")
+toolset = Toolset("loyalty", "Read and award loyalty credits, reverse them, read a member's history; list shops.")
 
 
 class CreditBalance(Result):
@@ -23,14 +28,7 @@ class CreditBalance(Result):
 @toolset.tool(title="Get credit balance", annotations=READ)
 async def get_contact_credit_balance(contact_uuid: ContactUuid, ctx: Context[Any, Any]) -> CreditBalance:
     """Read a contact's loyalty credits (points), e.g. when a member asks."""
-    data = await api(ctx).get_credit_balance(contact_uuid)
-    return CreditBalance(contact_uuid=contact_uuid, balance=data["balance"])
-
-
-class CreditReception(Result):
-    uuid: str
-    credits: int
-    balance_after: int | None = None
+    return CreditBalance(contact_uuid=contact_uuid, balance=await api(ctx).get_credit_balance(contact_uuid))
 
 
 # Loyalty-transaction attribute values, advertised compactly (an integer is a number).
@@ -43,15 +41,17 @@ async def create_credit_reception(
     shop_uuid: ShopUuid,
     ctx: Context[Any, Any],
     credits: Annotated[
-        int | None, Field(description="Credits to award, bypassing the rules."), guard(ge=-1_000_000, le=1_000_000)
+        int | None,
+        Field(description="Credits to award, bypassing the rules."),
+        unadvertised_limits(ge=-1_000_000, le=1_000_000),
     ] = None,
     unit_value: Annotated[
         float | None,
         Field(ge=0, description="Amount, e.g. 10.40 (EUR)."),
-        guard(le=10_000_000),
+        unadvertised_limits(le=10_000_000),
     ] = None,
     unit_name: Annotated[
-        str | None, Field(description="The unit; default: the account's."), guard(max_length=64)
+        str | None, Field(description="The unit; default: the account's."), unadvertised_limits(max_length=64)
     ] = None,
     contact_identifier_value: Annotated[Text | None, Field(description="Card or other identifier used.")] = None,
     pos_transaction_uuid: Annotated[Uuid | None, Field(description="Its POS transaction.")] = None,
@@ -65,7 +65,7 @@ async def create_credit_reception(
     unknown outcome."""
     if (credits is None) == (unit_value is None):
         raise ToolError("Give exactly one of credits (a number of credits) or unit_value (e.g. a purchase amount).")
-    data = await api(ctx).create_credit_reception(
+    return await api(ctx).create_credit_reception(
         contact_uuid,
         shop_uuid,
         credits=credits,
@@ -75,5 +75,107 @@ async def create_credit_reception(
         pos_transaction_uuid=pos_transaction_uuid,
         attributes=attributes,
     )
-    balance = ((data.get("contact") or {}).get("credit_balance") or {}).get("balance")
-    return CreditReception(uuid=data["uuid"], credits=data["credits"], balance_after=balance)
+
+
+# Reverse a credit reception -----------------------------------------------------------------------
+
+
+class ReversalPreview(Result):
+    credit_reception_uuid: str
+    email: str | None = None
+    balance: int | None = None
+    credits: int | None = None
+    created_at: str | None = None
+    balance_after: int | None = None
+
+    def describe(self) -> str:
+        if self.credits is None:
+            return (
+                f"Reverse credit reception {self.credit_reception_uuid}: Piggy books an opposite reception that "
+                "takes its credits back from the contact who received them."
+            )
+        change = f"Take {self.credits} credits back from" if self.credits >= 0 else f"Give {-self.credits} credits to"
+        return (
+            f"{change} {self.email or 'a contact'}, who has {self.balance} credits, by reversing the credit "
+            f"reception of {self.created_at or 'an unknown date'}. Balance after: {self.balance_after} credits."
+        )
+
+
+class ReverseResult(ConfirmableResult):
+    reversal: Reversal | None = None
+
+
+async def reversal_preview(piggy: PiggyAPI, credit_reception_uuid: str, contact_uuid: str | None) -> ReversalPreview:
+    if contact_uuid is None:
+        # Without the contact there is no way to read the reception: the preview says what happens.
+        return ReversalPreview(credit_reception_uuid=credit_reception_uuid)
+    contact = await piggy.get_contact(contact_uuid)
+    reception = await piggy.find_credit_reception(contact_uuid, credit_reception_uuid)
+    if reception is None:
+        raise ToolError(
+            f"Credit reception {credit_reception_uuid} is not among the latest credit receptions of contact "
+            f"{contact_uuid}. Nothing was sent. Check both uuids with list_loyalty_transactions."
+        )
+    balance, credits = contact.credit_balance or 0, reception.credits or 0
+    return ReversalPreview(
+        credit_reception_uuid=credit_reception_uuid,
+        email=contact.email,
+        balance=balance,
+        credits=credits,
+        created_at=reception.created_at,
+        balance_after=balance - credits,
+    )
+
+
+@toolset.confirmed(title="Reverse credit reception", preview=reversal_preview)
+async def reverse_credit_reception(
+    credit_reception_uuid: Annotated[Uuid, Field(description="The credit reception to undo.")],
+    ctx: Context[Any, Any],
+    contact_uuid: Annotated[
+        ContactUuid | None,
+        Field(description="Who received them: gives a preview with the amount and balance after."),
+    ] = None,
+) -> ReverseResult:
+    """Take back the credits of one credit reception (e.g. a refunded purchase) with an opposite reception.
+    Find it with list_loyalty_transactions. Asks the user to confirm first."""
+    reversal = await api(ctx).reverse_credit_reception(credit_reception_uuid)
+    return ReverseResult(status="done", message="The credits were taken back.", reversal=reversal)
+
+
+# History ------------------------------------------------------------------------------------------
+
+
+class LoyaltyTransactions(Paged):
+    transactions: list[LoyaltyTransaction]
+
+
+@toolset.tool(title="List loyalty transactions", annotations=READ)
+async def list_loyalty_transactions(
+    contact_uuid: ContactUuid,
+    ctx: Context[Any, Any],
+    type: Annotated[
+        Literal["credit_receptions", "reward_receptions"] | None,
+        Field(description="Only credits received, or only rewards redeemed."),
+    ] = None,
+    page: PageNumber = None,
+    limit: Annotated[int | None, Field(ge=1, le=100, description="Per page (default 10).")] = None,
+) -> LoyaltyTransactions:
+    """List a member's credit receptions and reward redemptions, e.g. to check whether a write with an unknown
+    outcome went through before retrying it."""
+    found = await api(ctx).list_loyalty_transactions(contact_uuid, type, page, limit)
+    return LoyaltyTransactions(
+        transactions=found.items, total=found.total, has_more=found.has_more, next_page=found.next_page
+    )
+
+
+# Shops --------------------------------------------------------------------------------------------
+
+
+class Shops(Result):
+    shops: list[Shop]
+
+
+@toolset.tool(title="List shops", annotations=READ)
+async def list_shops(ctx: Context[Any, Any]) -> Shops:
+    """List the account's shops (physical or web). Credits, reward redemptions and vouchers name a shop by uuid."""
+    return Shops(shops=await api(ctx).list_shops())

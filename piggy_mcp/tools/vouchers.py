@@ -1,21 +1,30 @@
-"""Vouchers: mint batches for a promotion and look codes up."""
+"""Vouchers: promotions, minting batches, looking codes up, a member's vouchers, and redeeming one."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from piggy_mcp.tools.args import DateTime, NonEmptyText, Uuid
-from piggy_mcp.tools.base import READ, WRITE, Result, Toolset, api
+from piggy_mcp.piggy.models import Promotion, VoucherBatch
+from piggy_mcp.tools.args import ContactUuid, DateTime, NonEmptyText, PageNumber, Uuid
+from piggy_mcp.tools.results import Paged, Result
+from piggy_mcp.tools.runtime import api
+from piggy_mcp.tools.toolset import READ, WRITE, Toolset
 
-toolset = Toolset("vouchers", "Create voucher batches and look up voucher codes.")
+toolset = Toolset("vouchers", "Promotions, voucher batches and codes, members' vouchers and their redemption.")
 
 
-class VoucherBatch(Result):
-    uuid: str
-    status: str
+class Promotions(Result):
+    promotions: list[Promotion]
+
+
+@toolset.tool(title="List promotions", annotations=READ)
+async def list_promotions(ctx: Context[Any, Any]) -> Promotions:
+    """List the promotions vouchers belong to, e.g. to pick one for create_vouchers_batch; expiration_duration
+    is in seconds."""
+    return Promotions(promotions=await api(ctx).list_promotions())
 
 
 @toolset.tool(title="Create vouchers batch", annotations=WRITE)
@@ -29,10 +38,9 @@ async def create_vouchers_batch(
 ) -> VoucherBatch:
     """Create up to 500 vouchers for a promotion, e.g. for a campaign. Piggy makes them in the background: the
     batch comes back PENDING, the codes appear on the promotion soon after. Not idempotent."""
-    data = await api(ctx).create_vouchers_batch(
+    return await api(ctx).create_vouchers_batch(
         promotion_uuid, quantity, contact_uuid, expiration_date, activation_date
     )
-    return VoucherBatch.model_validate(data)
 
 
 # Flat, its promotion and owner named as other tools take them; without the uuid no tool takes, the code the caller
@@ -48,18 +56,6 @@ class Voucher(Result):
     promotion_name: str | None = None
     contact_uuid: str | None = None
 
-    @classmethod
-    def of(cls, raw: dict[str, Any]) -> Voucher:
-        promotion, contact = raw.get("promotion") or {}, raw.get("contact") or {}
-        return cls.model_validate(
-            {
-                **raw,
-                "promotion_uuid": promotion.get("uuid"),
-                "promotion_name": promotion.get("name"),
-                "contact_uuid": contact.get("uuid"),
-            }
-        )
-
 
 @toolset.tool(title="Find voucher by code", annotations=READ)
 async def find_voucher_by_code(
@@ -68,4 +64,63 @@ async def find_voucher_by_code(
 ) -> Voucher:
     """Look up a voucher by the code a member gives, e.g. before redeem_voucher: its status (ACTIVE, REDEEMED,
     EXPIRED, DEACTIVATED, INACTIVE, LOCKED), dates, promotion and owner."""
-    return Voucher.of(await api(ctx).find_voucher_by_code(code))
+    return Voucher.model_validate(await api(ctx).find_voucher_by_code(code), from_attributes=True)
+
+
+# Vouchers are named by their code; no tool takes their uuid.
+class ContactVoucher(Result):
+    code: str
+    status: str
+    name: str | None = None
+    expiration_date: str | None = None
+    redeemed_at: str | None = None
+
+
+class ContactVouchers(Paged):
+    vouchers: list[ContactVoucher]
+
+
+VoucherStatus = Literal["ACTIVE", "REDEEMED", "EXPIRED", "DEACTIVATED", "INACTIVE", "LOCKED"]
+
+
+@toolset.tool(title="List contact vouchers", annotations=READ)
+async def list_contact_vouchers(
+    contact_uuid: ContactUuid,
+    ctx: Context[Any, Any],
+    status: Annotated[VoucherStatus | None, Field(description="Only vouchers in this state.")] = None,
+    promotion_uuid: Annotated[Uuid | None, Field(description="Only vouchers of this promotion.")] = None,
+    page: PageNumber = None,
+    # Piggy allows 500; more than 100 vouchers at once would flood the model's context.
+    limit: Annotated[int | None, Field(ge=1, le=100, description="Per page (default 30).")] = None,
+) -> ContactVouchers:
+    """List a member's vouchers with their codes and status, e.g. when they ask what vouchers they have."""
+    found = await api(ctx).list_vouchers(contact_uuid, status, promotion_uuid, page, limit)
+    return ContactVouchers(
+        vouchers=[ContactVoucher.model_validate(voucher, from_attributes=True) for voucher in found.items],
+        total=found.total,
+        has_more=found.has_more,
+        next_page=found.next_page,
+    )
+
+
+class VoucherRedemption(Result):
+    code: str
+    status: str | None = None
+    name: str | None = None
+    redeemed_at: str | None = None
+
+
+@toolset.tool(title="Redeem voucher", annotations=WRITE)
+async def redeem_voucher(
+    code: Annotated[NonEmptyText, Field(description="The voucher code.")],
+    ctx: Context[Any, Any],
+    contact_uuid: Annotated[
+        Uuid | None, Field(description="Who redeems it; required if the voucher has no contact.")
+    ] = None,
+    shop_uuid: Annotated[Uuid | None, Field(description="Shop where it is redeemed.")] = None,
+) -> VoucherRedemption:
+    """Mark a voucher as used, e.g. when the member applies it. Not idempotent: a second call fails as already
+    redeemed (80005). Check it first with find_voucher_by_code."""
+    return VoucherRedemption.model_validate(
+        await api(ctx).redeem_voucher(code, contact_uuid, shop_uuid), from_attributes=True
+    )

@@ -1,0 +1,194 @@
+"""Confirmation before irreversible writes, for clients with and without elicitation.
+
+A tool declared with `Toolset.confirmed(preview=...)` runs its body only once the user agreed. `confirmed_tool`
+gives it two more parameters: `confirmation_token`, which the model may send, and one that the SDK fills by
+running a resolver (`Resolve`) before the body, hidden from the input schema. The resolver
+- with a token, checks it (issued for this tool and exactly these arguments, unexpired, unused) and lets the
+  body run without asking again;
+- otherwise reads what is at stake (the preview, from Piggy) and asks the user through elicitation (the SDK's
+  `Elicit` serves both protocol eras with one code path), or, for a client that cannot be asked, hands out a
+  signed token: the tool answers `confirmation_required` with the preview, and the model calls again with the
+  token once the user agreed.
+Declined, cancelled, unticked or waiting for a token: the body does not run and nothing is sent to Piggy.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, Protocol, get_type_hints
+
+from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.resolve import Elicit, Resolve
+from mcp_types.version import is_version_at_least
+from pydantic import BaseModel, Field
+
+from piggy_mcp.piggy import PiggyError
+from piggy_mcp.tools.args import ConfirmationToken
+from piggy_mcp.tools.errors import tool_error
+from piggy_mcp.tools.results import Result
+from piggy_mcp.tools.runtime import runtime
+
+
+class Confirm(BaseModel):
+    """The question asked through elicitation. Flat, as elicitation schemas must be."""
+
+    confirm: bool = Field(title="Go ahead", description="Tick to confirm.")
+
+
+class Preview(Protocol):
+    """What is at stake, shown to the user before they decide."""
+
+    def describe(self) -> str: ...
+
+
+# Reads what is at stake: called with the `PiggyAPI` and, by name, the tool arguments it declares.
+PreviewFn = Callable[..., Awaitable[Preview]]
+
+
+# Fields every confirmed tool returns besides its own. (A comment: a docstring would be sent in the output schema.)
+class ConfirmableResult(Result):
+    status: Literal["done", "confirmation_required", "cancelled"]
+    message: str
+    # What is at stake, worded for the user: the very text an elicitation shows, so both ways to confirm agree.
+    preview: str | None = None
+    confirmation_token: str | None = None
+    expires_in_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """No question could be asked: the model must show `preview` and call again with `token`."""
+
+    preview: str
+    token: str
+    expires_in_seconds: int
+
+
+@dataclass(frozen=True)
+class _TokenAccepted:
+    pass
+
+
+def confirmed_tool(fn: Callable[..., Awaitable[Any]], preview: PreviewFn) -> Callable[..., Awaitable[Any]]:
+    """`fn` (returning a `ConfirmableResult`) as a tool whose body runs only once the user confirmed.
+
+    The token binds the tool's name and every argument of `fn` (all but the context).
+    """
+    signature = inspect.signature(fn, eval_str=True)
+    hints = get_type_hints(fn, include_extras=True)
+    result_type = hints["return"]
+    if not (isinstance(result_type, type) and issubclass(result_type, ConfirmableResult)):
+        raise TypeError(f"confirmed tool {fn.__name__} must return a ConfirmableResult")
+    arg_names = [name for name, hint in hints.items() if name != "return" and not _is_context(hint)]
+    resolver = _resolver(fn.__name__, arg_names, preview)
+
+    async def call(*, confirmation: ElicitationResult[Any], confirmation_token: str | None = None, **args: Any) -> Any:
+        del confirmation_token  # checked by the resolver
+        if (unsent := _unsent_result(confirmation, result_type)) is not None:
+            return unsent
+        return await fn(**args)
+
+    functools.update_wrapper(call, fn)
+    extra = {
+        "confirmation": Annotated[ElicitationResult[Confirm], Resolve(resolver)],
+        "confirmation_token": ConfirmationToken,
+    }
+    call.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[
+            *signature.parameters.values(),
+            inspect.Parameter("confirmation", inspect.Parameter.KEYWORD_ONLY, annotation=extra["confirmation"]),
+            inspect.Parameter(
+                "confirmation_token", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=ConfirmationToken
+            ),
+        ]
+    )
+    call.__annotations__ = {**hints, **extra}
+    return call
+
+
+def _resolver(tool: str, arg_names: list[str], preview: PreviewFn) -> Callable[..., Awaitable[Any]]:
+    """The resolver behind a confirmed tool's hidden parameter; the SDK passes it the tool's arguments by name."""
+    wanted_by_preview = list(inspect.signature(preview).parameters)[1:]  # after the Piggy API
+
+    async def resolve(ctx: Context[Any, Any], confirmation_token: str | None, **args: Any) -> Any:
+        async def stake() -> Preview:
+            return await preview(runtime(ctx).api, **{name: args[name] for name in wanted_by_preview})
+
+        return await _ask(ctx, tool, args, confirmation_token, stake)
+
+    resolve.__qualname__ = resolve.__name__ = f"confirm_{tool}"
+    resolve.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context),
+            *(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY) for name in [*arg_names, "confirmation_token"]),
+        ]
+    )
+    resolve.__annotations__ = {"ctx": Context}
+    return resolve
+
+
+async def _ask(
+    ctx: Context[Any, Any],
+    tool: str,
+    args: Mapping[str, Any],
+    token: str | None,
+    stake: Callable[[], Awaitable[Preview]],
+) -> Elicit[Confirm] | _Pending | _TokenAccepted:
+    signer = runtime(ctx).signer
+    if token is not None:
+        signer.redeem(token, tool, args)
+        return _TokenAccepted()
+    try:
+        described = (await stake()).describe()
+    except PiggyError as exc:
+        raise tool_error(exc) from None
+    if _can_elicit(ctx):
+        return Elicit(f"{described}\n\nGo ahead?", Confirm)
+    return _Pending(described, signer.issue(tool, args), signer.ttl_seconds)
+
+
+def _unsent_result(outcome: ElicitationResult[Any], result_type: type[ConfirmableResult]) -> ConfirmableResult | None:
+    """The result a confirmed tool returns instead of running its body, or None when the user agreed.
+
+    Pending (no way to ask): the preview and a token for the model to show and send back. Declined,
+    cancelled or unticked: a cancelled result. Nothing is sent to Piggy in either case.
+    """
+    if isinstance(outcome, AcceptedElicitation):
+        data = outcome.data
+        if isinstance(data, _Pending):
+            return result_type(
+                status="confirmation_required",
+                message=(
+                    "Nothing was sent yet. Show the preview to the user; only if they agree, call this tool "
+                    "again with the same arguments plus confirmation_token."
+                ),
+                confirmation_token=data.token,
+                expires_in_seconds=data.expires_in_seconds,
+                preview=data.preview,
+            )
+        if isinstance(data, _TokenAccepted) or (isinstance(data, Confirm) and data.confirm):
+            return None
+    return result_type(status="cancelled", message="The user did not confirm. Nothing was sent to Piggy.")
+
+
+def _is_context(hint: Any) -> bool:
+    return isinstance(hint, type) and issubclass(hint, Context)
+
+
+def _can_elicit(ctx: Context[Any, Any]) -> bool:
+    capabilities = ctx.client_capabilities
+    elicitation = capabilities.elicitation if capabilities is not None else None
+    # A bare `elicitation: {}` predates modes and means form support; url-only does not.
+    if elicitation is None or (elicitation.form is None and elicitation.url is not None):
+        return False
+    # Before 2026-07-28 the question is a server-to-client request, which needs a back-channel
+    # (absent e.g. with JSON responses); from 2026-07-28 it rides the result and the client's retry.
+    version = ctx.protocol_version
+    return (version is not None and is_version_at_least(version, "2026-07-28")) or ctx.session.can_send_request
+
+
+__all__ = ["Confirm", "ConfirmableResult", "Preview", "PreviewFn", "confirmed_tool"]
