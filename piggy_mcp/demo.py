@@ -257,7 +257,9 @@ async def attribute(demo: Demo) -> None:
     )
     demo.expect(created.get("type") == "select", "a select field")
     fields = await demo.call("Read the profile fields back.", "list_contact_attributes", {})
-    field = next((f for f in fields.get("attributes", []) if f["name"] == PREFERRED_CATEGORY["name"]), {})
+    field: dict[str, Any] = next(
+        (f for f in fields.get("attributes", []) if f["name"] == PREFERRED_CATEGORY["name"]), {}
+    )
     values = [option["value"] for option in field.get("options") or []]
     demo.expect(values == ["electronics", "clothing", "home_goods"], "the field to have the three options")
     demo.say("Every profile now has the field; members can choose electronics, clothing or home goods.")

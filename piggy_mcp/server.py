@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from mcp.server import MCPServer
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver.tools import Tool
@@ -24,6 +23,9 @@ from piggy_mcp.selection import select_tools
 from piggy_mcp.signing import Signer
 from piggy_mcp.tools import ToolSpec
 from piggy_mcp.tools.runtime import Runtime
+
+if TYPE_CHECKING:
+    import httpx
 
 NAME = "piggy-mcp"
 

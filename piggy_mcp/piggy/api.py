@@ -379,7 +379,9 @@ class PiggyAPI:
                 "POST",
                 "/products/batch",
                 {"products": missing},
-                how_to_check="Call find_or_create_products again: products created meanwhile are found, not duplicated.",
+                how_to_check=(
+                    "Call find_or_create_products again: products created meanwhile are found, not duplicated."
+                ),
                 require_data=False,
             )
             returned = data if isinstance(data, list) else []

@@ -11,14 +11,16 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import anyio
-import httpx
 
 from piggy_mcp import __version__
 from piggy_mcp.config import Settings
 from piggy_mcp.piggy import errors
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +28,6 @@ API_PREFIX = "/api/v3/oauth/clients"
 
 # Reads are repeated on gateway trouble and maintenance.
 _RETRYABLE_STATUS = frozenset({502, 503, 504})
-# Raised before a single byte of the request left this process: repeating cannot duplicate a write.
-_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class Envelope(NamedTuple):
@@ -40,31 +40,26 @@ class Envelope(NamedTuple):
 class PiggyClient:
     """Sends requests to Piggy's OAuth client API over one `httpx.AsyncClient`.
 
-    Use it as an async context manager (the server's lifespan does): the HTTP client, with its connection
-    pool, lives from `__aenter__` to `__aexit__`. `transport` replaces the network, for tests and the sandbox.
+    Use it as an async context manager (the server's lifespan does): the HTTP client, with its connection pool,
+    is created on the first request and closed when the context ends. Created then, not before: importing httpx
+    and what it pulls in takes about a tenth of a second, which every desktop client would otherwise wait for at
+    start-up. `transport` replaces the network, for tests and the sandbox.
     """
 
     def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._settings = settings
         self._transport = transport
+        self._entered = False
         self._http: httpx.AsyncClient | None = None
         self._slots: anyio.Semaphore | None = None
 
     async def __aenter__(self) -> PiggyClient:
-        key = self._settings.api_key
-        headers = {"Accept": "application/json", "User-Agent": f"piggy-mcp/{__version__}"}
-        if key is not None and key.get_secret_value():
-            headers["Authorization"] = f"Bearer {key.get_secret_value()}"
-        self._http = httpx.AsyncClient(
-            base_url=self._settings.base_url.rstrip("/") + API_PREFIX,
-            headers=headers,
-            timeout=self._settings.timeout,
-            transport=self._transport,
-        )
+        self._entered = True
         self._slots = anyio.Semaphore(self._settings.max_concurrent_requests)
         return self
 
     async def __aexit__(self, *_: object) -> None:
+        self._entered = False
         if self._http is not None:
             http, self._http = self._http, None
             await http.aclose()
@@ -101,6 +96,8 @@ class PiggyClient:
         require_data: bool = True,
     ) -> Envelope:
         """Send one request, retrying only what cannot duplicate an effect, and unwrap the envelope."""
+        import httpx  # see the class docstring; _open() loads it
+
         http = self._open()
         is_read = method == "GET"
         settings = self._settings
@@ -113,10 +110,15 @@ class PiggyClient:
             try:
                 response = await self._attempt(http, method, path, _query(params), json, timeout)
             except httpx.HTTPError as exc:
-                log.info("piggy %s %s failed after %.2fs: %s", method, path, time.monotonic() - started, _kind(exc))
-                if not is_read and not isinstance(exc, _NEVER_SENT):
-                    raise errors.OutcomeUnknownError(_network_text(exc), next_step=how_to_check) from None
-                error: errors.PiggyError = errors.UpstreamError(_network_text(exc))
+                kind = type(exc).__name__
+                log.info("piggy %s %s failed after %.2fs: %s", method, path, time.monotonic() - started, kind)
+                timed_out = isinstance(exc, httpx.TimeoutException)
+                text = "Piggy did not answer in time" if timed_out else f"network error talking to Piggy ({kind})"
+                # These are raised before a single byte of the request left: repeating cannot duplicate a write.
+                never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+                if not is_read and not never_sent:
+                    raise errors.OutcomeUnknownError(text, next_step=how_to_check) from None
+                error: errors.PiggyError = errors.UpstreamError(text)
                 retryable, delay = True, _backoff(attempt)
             else:
                 log.info("piggy %s %s -> %s in %.2fs", method, path, response.status_code, time.monotonic() - started)
@@ -136,8 +138,21 @@ class PiggyClient:
         key = self._settings.api_key
         if key is None or not key.get_secret_value():
             raise errors.NotConfiguredError()
-        if self._http is None or self._slots is None:
+        if not self._entered:
             raise RuntimeError("PiggyClient is used outside its `async with` block")
+        if self._http is None:
+            import httpx
+
+            self._http = httpx.AsyncClient(
+                base_url=self._settings.base_url.rstrip("/") + API_PREFIX,
+                headers={
+                    "Accept": "application/json",
+                    "Authorization": f"Bearer {key.get_secret_value()}",
+                    "User-Agent": f"piggy-mcp/{__version__}",
+                },
+                timeout=self._settings.timeout,
+                transport=self._transport,
+            )
         return self._http
 
     async def _attempt(
@@ -220,13 +235,3 @@ def _backoff(attempt: int) -> float:
     # Exponential with full jitter: 0.25-0.5 s, then 0.5-1 s, ...
     base: float = 0.25 * 2 ** (attempt - 1)
     return base + random.uniform(0, base)
-
-
-def _kind(exc: httpx.HTTPError) -> str:
-    return type(exc).__name__
-
-
-def _network_text(exc: httpx.HTTPError) -> str:
-    if isinstance(exc, httpx.TimeoutException):
-        return "Piggy did not answer in time"
-    return f"network error talking to Piggy ({_kind(exc)})"

@@ -11,7 +11,6 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-
 # Codes whose meaning is "the thing you named does not exist".
 NOT_FOUND_CODES = frozenset(
     {55031, 55012, 60003, 55007, 1048, 1008, 1103, 60007, 1027, 1028, 6003, 80002, 80004, 110000, 80300, 60013, 55030}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-# Piggy's own texts for the codes the sandbox raises (shared/piggy-api.md §2.5).
+# Piggy's own texts for the codes the sandbox raises.
 MESSAGES: Mapping[int, str] = {
     1003: "Invalid input",
     1008: "Shop not found",

@@ -1,4 +1,4 @@
-"""Stored objects rendered as the JSON Piggy returns (shared/piggy-api.md §2.8, §2.9, §3, §4)."""
+"""Stored objects rendered as the JSON Piggy returns: contacts, balances, rewards, vouchers and the rest."""
 
 from __future__ import annotations
 
