@@ -10,12 +10,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from piggy_mcp.piggy.client import PiggyClient
-from piggy_mcp.piggy.errors import InvalidInputError, UpstreamError
+from piggy_mcp.piggy.errors import InvalidInputError
 from piggy_mcp.piggy.models import (
     JSON,
     Attribute,
     Booking,
     Contact,
+    CreditBalance,
     CreditReception,
     Form,
     LoyaltyTransaction,
@@ -27,10 +28,13 @@ from piggy_mcp.piggy.models import (
     Reward,
     RewardReception,
     Shop,
+    VerifiedContact,
     Voucher,
     VoucherBatch,
     after_write,
+    auth_token,
     is_uuid,
+    verification_message,
 )
 
 # Piggy's page sizes.
@@ -69,33 +73,31 @@ class PiggyAPI:
     # Contacts -------------------------------------------------------------------------------
 
     async def get_contact(self, contact_uuid: str) -> Contact:
-        return Contact.from_piggy(await self._client.get(f"/contacts/{_id(contact_uuid)}"))
+        return await self._client.get(f"/contacts/{_id(contact_uuid)}", shape=Contact.from_piggy)
 
     async def find_contact_by_email(self, email: str) -> Contact:
-        return Contact.from_piggy(await self._client.get("/contacts/find-one-by", {"email": email}))
+        return await self._client.get("/contacts/find-one-by", {"email": email}, shape=Contact.from_piggy)
 
     async def update_contact(self, contact_uuid: str, attributes: Mapping[str, Any]) -> Contact:
-        data = await self._client.send(
+        return await self._client.send(
             "PUT",
             f"/contacts/{_id(contact_uuid)}",
             {"attributes": dict(attributes)},
             how_to_check="Updating sets the same values again: it is safe to call again.",
+            shape=Contact.from_piggy,
         )
-        return Contact.from_piggy(data)
 
     async def get_credit_balance(self, contact_uuid: str) -> int:
-        data = await self._client.get(f"/contacts/{_id(contact_uuid)}/credit-balance")
-        balance: int = data["balance"]
-        return balance
+        return await self._client.get(f"/contacts/{_id(contact_uuid)}/credit-balance", shape=CreditBalance.of)
 
     async def claim_anonymous_contact(self, anonymous_contact_uuid: str, email: str) -> Contact:
-        data = await self._client.send(
+        return await self._client.send(
             "PUT",
             f"/contacts/{_id(anonymous_contact_uuid)}/claim",
             {"email": email},
             how_to_check="Get the contact by its uuid: if it is no longer anonymous, the claim went through.",
+            shape=Contact.from_piggy,
         )
-        return Contact.from_piggy(data)
 
     async def merge_contacts(self, source_contact_uuid: str, destination_contact_uuid: str) -> None:
         # Piggy documents no answer for a merge: any 2xx means "scheduled" (decision D4).
@@ -114,42 +116,34 @@ class PiggyAPI:
 
     async def send_verification_email(self, email: str) -> str | None:
         """Piggy's message about the email sent, if it gave one."""
-        data = await self._client.send(
+        return await self._client.send(
             "POST",
             "/contact-verification/send",
             {"email": email},
             how_to_check="Ask the member whether the email arrived before sending another.",
+            shape=verification_message,
         )
-        message = data.get("message") if isinstance(data, Mapping) else None
-        return str(message) if message else None
 
     async def verify_login_code(self, email: str, code: str) -> str:
         """The uuid of the contact the code verifies."""
-        data = await self._client.send(
+        verified: VerifiedContact = await self._client.send(
             "POST",
             "/contact-verification/verify",
             {"email": email, "code": code},
             how_to_check=(
                 "The code may have been used up: if checking it again fails (13010), send a new verification email."
             ),
+            shape=VerifiedContact.model_validate,
         )
-        contact_uuid = data.get("uuid") if isinstance(data, Mapping) else None
-        if not isinstance(contact_uuid, str):
-            raise UpstreamError("Piggy answered the verification without the contact's uuid")
-        return contact_uuid
+        return verified.uuid
 
     async def get_contact_auth_token(self, contact_uuid: str) -> str:
-        data = await self._client.get(f"/contact-verification/auth-token/{_id(contact_uuid)}")
-        # The docs wrap the token as {"auth_token": ...}; the PHP SDK reads a bare string (decision D2).
-        token = data.get("auth_token") if isinstance(data, Mapping) else data
-        if not isinstance(token, str):
-            raise UpstreamError("Piggy answered without an auth token")
-        return token
+        return await self._client.get(f"/contact-verification/auth-token/{_id(contact_uuid)}", shape=auth_token)
 
     # Contact attributes -------------------------------------------------------------------------
 
     async def list_contact_attributes(self) -> list[Attribute]:
-        return [Attribute.from_piggy(item) for item in await self._client.get("/contact-attributes")]
+        return await self._client.get("/contact-attributes", shape=lambda data: [Attribute.from_piggy(a) for a in data])
 
     async def create_contact_attribute(
         self,
@@ -169,13 +163,13 @@ class PiggyAPI:
                 "options": [dict(o) for o in options] if options else None,
             }
         )
-        data = await self._client.send(
+        return await self._client.send(
             "POST",
             "/contact-attributes",
             body,
             how_to_check="List the contact attributes before creating it again; Piggy refuses duplicates (60009).",
+            shape=Attribute.from_piggy,
         )
-        return Attribute.from_piggy(data)
 
     # Loyalty ------------------------------------------------------------------------------------
 
@@ -205,7 +199,7 @@ class PiggyAPI:
                 "pos_transaction_uuid": pos_transaction_uuid,
             }
         )
-        data = await self._client.send(
+        return await self._client.send(
             "POST",
             "/credit-receptions",
             body,
@@ -213,11 +207,11 @@ class PiggyAPI:
                 "Read the contact's credit balance or loyalty transactions to see whether the credits arrived "
                 "before awarding them again."
             ),
+            shape=CreditReception.from_piggy,
         )
-        return CreditReception.from_piggy(data)
 
     async def reverse_credit_reception(self, credit_reception_uuid: str) -> Reversal:
-        data = await self._client.send(
+        return await self._client.send(
             "POST",
             f"/credit-receptions/{_id(credit_reception_uuid)}/reverse",
             None,
@@ -226,8 +220,8 @@ class PiggyAPI:
                 "through. Do not reverse again before checking."
             ),
             require_data=False,
+            shape=lambda data: after_write(Reversal, data),
         )
-        return after_write(Reversal, data)
 
     async def list_loyalty_transactions(
         self,
@@ -237,9 +231,11 @@ class PiggyAPI:
         limit: int | None = None,
     ) -> Page[LoyaltyTransaction]:
         params = {"contact_uuid": _id(contact_uuid), "type": transaction_type, "page": page, "limit": limit}
-        envelope = await self._client.request("GET", "/loyalty-transactions", params=params)
-        return Page.from_piggy(
-            LoyaltyTransaction, envelope.data, envelope.meta, page=page, limit=limit or TRANSACTIONS_DEFAULT_LIMIT
+        limit = limit or TRANSACTIONS_DEFAULT_LIMIT
+        return await self._client.read(
+            "/loyalty-transactions",
+            params,
+            shape=lambda found: Page.from_piggy(LoyaltyTransaction, found.data, found.meta, page=page, limit=limit),
         )
 
     async def find_credit_reception(self, contact_uuid: str, reception_uuid: str) -> LoyaltyTransaction | None:
@@ -254,19 +250,19 @@ class PiggyAPI:
         return None
 
     async def list_shops(self) -> list[Shop]:
-        return [Shop.model_validate(item) for item in await self._client.get("/shops")]
+        return await self._client.get("/shops", shape=lambda data: [Shop.model_validate(item) for item in data])
 
     # Rewards ------------------------------------------------------------------------------------
 
     async def list_rewards(self, contact_uuid: str | None = None, shop_uuid: str | None = None) -> list[Reward]:
         params = {"contact_uuid": _opt_id(contact_uuid), "shop_uuid": _opt_id(shop_uuid)}
-        return [Reward.model_validate(item) for item in await self._client.get("/rewards", params)]
+        return await self._client.get("/rewards", params, shape=lambda data: [Reward.model_validate(r) for r in data])
 
     async def get_reward(self, reward_uuid: str) -> Reward:
-        return Reward.model_validate(await self._client.get(f"/rewards/{_id(reward_uuid)}"))
+        return await self._client.get(f"/rewards/{_id(reward_uuid)}", shape=Reward.model_validate)
 
     async def create_reward_reception(self, contact_uuid: str, reward_uuid: str, shop_uuid: str) -> RewardReception:
-        data = await self._client.send(
+        return await self._client.send(
             "POST",
             "/reward-receptions",
             {"contact_uuid": _id(contact_uuid), "reward_uuid": _id(reward_uuid), "shop_uuid": _id(shop_uuid)},
@@ -275,13 +271,13 @@ class PiggyAPI:
                 "it was redeemed. Do not redeem again before checking."
             ),
             require_data=False,
+            shape=lambda data: after_write(RewardReception, data),
         )
-        return after_write(RewardReception, data)
 
     # Vouchers -----------------------------------------------------------------------------------
 
     async def list_promotions(self) -> list[Promotion]:
-        return [Promotion.model_validate(item) for item in await self._client.get("/promotions")]
+        return await self._client.get("/promotions", shape=lambda data: [Promotion.model_validate(p) for p in data])
 
     async def list_vouchers(
         self,
@@ -298,18 +294,22 @@ class PiggyAPI:
             "page": page,
             "limit": limit,
         }
-        envelope = await self._client.request("GET", "/vouchers", params=params)
-        return Page.from_piggy(Voucher, envelope.data, envelope.meta, page=page, limit=limit or VOUCHERS_DEFAULT_LIMIT)
+        limit = limit or VOUCHERS_DEFAULT_LIMIT
+        return await self._client.read(
+            "/vouchers",
+            params,
+            shape=lambda found: Page.from_piggy(Voucher, found.data, found.meta, page=page, limit=limit),
+        )
 
     async def redeem_voucher(self, code: str, contact_uuid: str | None = None, shop_uuid: str | None = None) -> Voucher:
-        data = await self._client.send(
+        return await self._client.send(
             "POST",
             "/vouchers/redeem",
             _compact({"code": code, "contact_uuid": _opt_id(contact_uuid), "shop_uuid": _opt_id(shop_uuid)}),
             how_to_check="Find the voucher by its code: status REDEEMED means the redemption went through.",
             require_data=False,
+            shape=lambda data: Voucher.redeemed(data, code),
         )
-        return Voucher.redeemed(data, code)
 
     async def create_vouchers_batch(
         self,
@@ -328,25 +328,25 @@ class PiggyAPI:
                 "activation_date": activation_date,
             }
         )
-        data = await self._client.send(
+        return await self._client.send(
             "POST",
             "/vouchers/batch",
             body,
             how_to_check="List the promotion's vouchers in Piggy before creating another batch.",
+            shape=VoucherBatch.model_validate,
         )
-        return VoucherBatch.model_validate(data)
 
     async def find_voucher_by_code(self, code: str) -> Voucher:
-        return Voucher.from_piggy(await self._client.get("/vouchers/find", {"code": code}))
+        return await self._client.get("/vouchers/find", {"code": code}, shape=Voucher.from_piggy)
 
     # Catalog ------------------------------------------------------------------------------------
 
     async def list_forms(self, status: str | None = None, form_type: str | None = None) -> list[Form]:
-        data = await self._client.get("/forms", {"status": status, "type": form_type})
-        return [Form.model_validate(item) for item in data]
+        params = {"status": status, "type": form_type}
+        return await self._client.get("/forms", params, shape=lambda data: [Form.model_validate(f) for f in data])
 
     async def list_perks(self) -> list[Perk]:
-        return [Perk.model_validate(item) for item in await self._client.get("/perks")]
+        return await self._client.get("/perks", shape=lambda data: [Perk.model_validate(item) for item in data])
 
     async def find_or_create_products(self, products: Sequence[Mapping[str, Any]]) -> list[Product]:
         """Each requested product as Piggy holds it, saying whether it was created now.
@@ -375,7 +375,7 @@ class PiggyAPI:
         missing = [_compact(dict(wanted[i])) for i in wanted if i not in found]
         created: dict[str, JSON] = {}
         if missing:
-            data = await self._client.send(
+            data: Any = await self._client.send(
                 "POST",
                 "/products/batch",
                 {"products": missing},
@@ -398,10 +398,10 @@ class PiggyAPI:
     # Bookings -----------------------------------------------------------------------------------
 
     async def update_booking(self, booking_uuid: str, changes: Mapping[str, Any]) -> Booking:
-        data = await self._client.send(
+        return await self._client.send(
             "PUT",
             f"/bookings/{_id(booking_uuid)}",
             _compact(changes),
             how_to_check="Updating a booking sets the same values again: it is safe to call again.",
+            shape=Booking.model_validate,
         )
-        return Booking.model_validate(data)

@@ -5,15 +5,19 @@ Everything about *how* we talk to Piggy lives here; *what* we ask for lives in `
 
 from __future__ import annotations
 
+import json as json_module
 import logging
 import random
+import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import anyio
+from pydantic import ValidationError
 
 from piggy_mcp import __version__
 from piggy_mcp.config import Settings
@@ -28,6 +32,32 @@ API_PREFIX = "/api/v3/oauth/clients"
 
 # Reads are repeated on gateway trouble and maintenance.
 _RETRYABLE_STATUS = frozenset({502, 503, 504})
+# An answer larger than this is abandoned while it streams: no answer piggy-mcp asks for comes near it.
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
+_DEADLINE_GRACE = 0.25
+_BEARER = re.compile(r"(?i)\bbearer\s+[^\s\"',;]+")
+# What a write's answer is shaped with may fail on an answer of an unexpected form.
+_SHAPING_ERRORS = (ValidationError, KeyError, TypeError, ValueError, AttributeError)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """Piggy's answer, read whole within the attempt's deadline."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    @property
+    def is_success(self) -> bool:
+        return 200 <= self.status < 300
+
+
+class _AnswerTooLarge(Exception):
+    def __init__(self, status: int) -> None:
+        self.status = status
 
 
 class Envelope(NamedTuple):
@@ -49,6 +79,7 @@ class PiggyClient:
     def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._settings = settings
         self._transport = transport
+        self._redact = _redactor(settings)
         self._entered = False
         self._http: httpx.AsyncClient | None = None
         self._slots: anyio.Semaphore | None = None
@@ -64,9 +95,19 @@ class PiggyClient:
             http, self._http = self._http, None
             await http.aclose()
 
-    async def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
-        """GET `path` and return the envelope's `data`; retried on transient failures."""
-        return (await self.request("GET", path, params=params)).data
+    async def get(
+        self, path: str, params: Mapping[str, Any] | None = None, *, shape: Callable[[Any], T] = lambda data: data
+    ) -> T:
+        """GET `path` and return the envelope's `data` as `shape` makes it; retried on transient failures."""
+        return await self.read(path, params, shape=lambda envelope: shape(envelope.data))
+
+    async def read(self, path: str, params: Mapping[str, Any] | None, *, shape: Callable[[Envelope], T]) -> T:
+        """GET `path` and return the whole envelope (`data` and `meta`) as `shape` makes it."""
+        envelope = await self.request("GET", path, params=params)
+        try:
+            return shape(envelope)
+        except _SHAPING_ERRORS as exc:
+            raise errors.UpstreamError(f"Piggy answered in an unexpected form ({type(exc).__name__})") from None
 
     async def send(
         self,
@@ -76,14 +117,21 @@ class PiggyClient:
         *,
         how_to_check: str | None = None,
         require_data: bool = True,
-    ) -> Any:
-        """Send a write and return the envelope's `data`.
+        shape: Callable[[Any], T] = lambda data: data,
+    ) -> T:
+        """Send a write and return the envelope's `data` as `shape` makes it.
 
         A write is repeated only when it certainly never left this process. `how_to_check` tells the
-        model how to check the outcome when it may have reached Piggy without an answer coming back.
+        model how to check the outcome when it may have reached Piggy without an answer coming back, or
+        when Piggy accepted the write but its answer cannot be shaped.
         """
         envelope = await self.request(method, path, json=body, how_to_check=how_to_check, require_data=require_data)
-        return envelope.data
+        try:
+            return shape(envelope.data)
+        except _SHAPING_ERRORS as exc:
+            raise errors.WriteAppliedError(
+                f"its answer had an unexpected form ({type(exc).__name__})", next_step=how_to_check
+            ) from None
 
     async def request(
         self,
@@ -109,10 +157,20 @@ class PiggyClient:
             timeout = min(settings.timeout, max(deadline - started, 0.1))
             try:
                 response = await self._attempt(http, method, path, _query(params), json, timeout)
-            except httpx.HTTPError as exc:
-                kind = type(exc).__name__
+            except _AnswerTooLarge as exc:
+                log.info(
+                    "piggy %s %s -> %s, answer over %d bytes abandoned", method, path, exc.status, MAX_ANSWER_BYTES
+                )
+                text = f"Piggy's answer was larger than {MAX_ANSWER_BYTES // (1024 * 1024)} MB and was abandoned"
+                if is_read:
+                    raise errors.UpstreamError(text) from None
+                if 200 <= exc.status < 300:
+                    raise errors.WriteAppliedError(text, next_step=how_to_check) from None
+                raise errors.OutcomeUnknownError(text, next_step=how_to_check) from None
+            except (httpx.HTTPError, TimeoutError) as exc:
+                kind = "deadline" if isinstance(exc, TimeoutError) else type(exc).__name__
                 log.info("piggy %s %s failed after %.2fs: %s", method, path, time.monotonic() - started, kind)
-                timed_out = isinstance(exc, httpx.TimeoutException)
+                timed_out = isinstance(exc, httpx.TimeoutException | TimeoutError)
                 text = "Piggy did not answer in time" if timed_out else f"network error talking to Piggy ({kind})"
                 # These are raised before a single byte of the request left: repeating cannot duplicate a write.
                 never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
@@ -121,14 +179,16 @@ class PiggyClient:
                 error: errors.PiggyError = errors.UpstreamError(text)
                 retryable, delay = True, _backoff(attempt)
             else:
-                log.info("piggy %s %s -> %s in %.2fs", method, path, response.status_code, time.monotonic() - started)
+                log.info("piggy %s %s -> %s in %.2fs", method, path, response.status, time.monotonic() - started)
                 if response.is_success:
-                    return _unwrap(response, is_read, require_data, how_to_check)
-                if not is_read and response.status_code in (500, 502, 504):
-                    raise errors.OutcomeUnknownError(f"HTTP {response.status_code} from Piggy", next_step=how_to_check)
+                    return _unwrap(
+                        response.status, self._redact(_json_or_none(response)), is_read, require_data, how_to_check
+                    )
+                if not is_read and response.status in (500, 502, 504):
+                    raise errors.OutcomeUnknownError(f"HTTP {response.status} from Piggy", next_step=how_to_check)
                 retry_after = _retry_after(response)
-                error = errors.from_response(response.status_code, _json_or_none(response), retry_after)
-                retryable = is_read and _may_retry(response.status_code, retry_after, settings.max_retry_after)
+                error = errors.from_response(response.status, self._redact(_json_or_none(response)), retry_after)
+                retryable = is_read and _may_retry(response.status, retry_after, settings.max_retry_after)
                 delay = retry_after if retry_after is not None else _backoff(attempt)
             if not retryable or attempt >= settings.max_attempts or time.monotonic() + delay >= deadline:
                 raise error
@@ -163,8 +223,14 @@ class PiggyClient:
         query: Mapping[str, Any] | None,
         json: Mapping[str, Any] | None,
         seconds: float,
-    ) -> httpx.Response:
-        """One attempt, within the bound on requests in flight, so a burst of agents cannot hammer the account."""
+    ) -> _Answer:
+        """One attempt, within the bound on requests in flight, so a burst of agents cannot hammer the account.
+
+        The whole answer, from connecting to the body's last byte, must come within `seconds` (and a short grace):
+        httpx's own timeouts bound each phase (waiting for the pool, connecting, each read), which a slow trickle
+        of bytes would never trip. The grace lets theirs fire first where they apply, since they tell whether
+        the request ever left.
+        """
         slots = self._slots
         assert slots is not None  # set with the HTTP client in __aenter__
         with anyio.move_on_after(self._settings.queue_timeout) as waiting:
@@ -172,7 +238,14 @@ class PiggyClient:
         if waiting.cancelled_caught:
             raise errors.BusyError()
         try:
-            return await http.request(method, path, params=query, json=json, timeout=seconds)
+            with anyio.fail_after(seconds + _DEADLINE_GRACE):
+                async with http.stream(method, path, params=query, json=json, timeout=seconds) as response:
+                    body = bytearray()
+                    async for chunk in response.aiter_bytes():
+                        body += chunk
+                        if len(body) > MAX_ANSWER_BYTES:
+                            raise _AnswerTooLarge(response.status_code)
+            return _Answer(response.status_code, response.headers, bytes(body))
         finally:
             slots.release()
 
@@ -191,8 +264,7 @@ def _query(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return {k: (int(v) if isinstance(v, bool) else v) for k, v in params.items() if v is not None}
 
 
-def _unwrap(response: httpx.Response, is_read: bool, require_data: bool, how_to_check: str | None) -> Envelope:
-    body = _json_or_none(response)
+def _unwrap(status: int, body: Any, is_read: bool, require_data: bool, how_to_check: str | None) -> Envelope:
     if isinstance(body, Mapping) and "data" in body:
         return Envelope(body["data"], body.get("meta"))
     if not require_data:
@@ -200,22 +272,43 @@ def _unwrap(response: httpx.Response, is_read: bool, require_data: bool, how_to_
     if is_read:
         raise errors.UpstreamError("Piggy answered without the expected data envelope")
     # A write Piggy accepted but answered oddly most likely took effect: repeating it could apply it twice.
-    raise errors.OutcomeUnknownError(
-        f"Piggy accepted the request (HTTP {response.status_code}) but answered in an unexpected form",
-        next_step=how_to_check,
-    )
+    raise errors.WriteAppliedError(f"it answered in an unexpected form (HTTP {status})", next_step=how_to_check)
 
 
-def _json_or_none(response: httpx.Response) -> Any:
-    if not response.content:
+def _json_or_none(answer: _Answer) -> Any:
+    if not answer.body:
         return None
     try:
-        return response.json()
+        return json_module.loads(answer.body)
     except ValueError:
         return None
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _redactor(settings: Settings) -> Callable[[Any], Any]:
+    """Removes this deployment's secrets from what Piggy says, in case it echoes them (a message quoting the
+    request's Authorization header, say): they must never reach a model, a log or a tool result."""
+    candidates = [settings.api_key, settings.mcp_signing_key, *settings.mcp_auth_tokens]
+    secrets = sorted(
+        {value for secret in candidates if secret is not None and len(value := secret.get_secret_value()) >= 8},
+        key=len,
+        reverse=True,
+    )
+
+    def redact(value: Any) -> Any:
+        if isinstance(value, str):
+            for secret in secrets:
+                value = value.replace(secret, "[redacted]")
+            return _BEARER.sub("Bearer [redacted]", value)
+        if isinstance(value, Mapping):
+            return {key: redact(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [redact(item) for item in value]
+        return value
+
+    return redact
+
+
+def _retry_after(response: _Answer) -> float | None:
     """Retry-After in seconds, given as a number or as an HTTP date."""
     value = response.headers.get("Retry-After")
     if value is None:

@@ -169,6 +169,13 @@ class OutcomeUnknownError(UpstreamError):
     default_next_step = "Check the current state in Piggy before trying again; do not simply repeat the call."
 
 
+class WriteAppliedError(OutcomeUnknownError):
+    """Piggy accepted a write (HTTP 2xx), but its answer could not be read: the write most likely took effect."""
+
+    summary = "Piggy accepted the request, so it most likely took effect, but its answer could not be read."
+    default_next_step = "Do not repeat the call: check the current state in Piggy first."
+
+
 def from_response(status: int, body: Any, retry_after: float | None = None) -> PiggyError:
     """Turn an unsuccessful HTTP answer into the matching error, by Piggy code first and HTTP status second."""
     message: str | None = None

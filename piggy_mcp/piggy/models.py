@@ -97,6 +97,24 @@ class Contact(Record):
         )
 
 
+class VerifiedContact(Record):
+    uuid: str
+
+
+def verification_message(data: Any) -> str | None:
+    """Piggy's words about the verification email it sent, if it gave any."""
+    message = _mapping(data).get("message")
+    return str(message) if message else None
+
+
+def auth_token(data: Any) -> str:
+    # The docs wrap the token as {"auth_token": ...}; the PHP SDK reads a bare string (decision D2).
+    token = _mapping(data).get("auth_token") if isinstance(data, Mapping) else data
+    if not isinstance(token, str):
+        raise ValueError("no auth token in the answer")
+    return token
+
+
 class AttributeOption(Record):
     value: Any = None
     label: str | None = None
@@ -116,13 +134,22 @@ class Attribute(Record):
 
     @classmethod
     def from_piggy(cls, raw: Mapping[str, Any]) -> Attribute:
-        name = str(raw.get("name"))
+        name = raw["name"]
         system = name in _SYSTEM_ATTRIBUTES or name.startswith(("loyalty_", "previous_loyalty_"))
         writable = not (system or raw.get("is_soft_read_only") or raw.get("is_hard_read_only"))
-        return cls.model_validate({**raw, "name": name, "options": raw.get("options") or None, "writable": writable})
+        return cls.model_validate({**raw, "options": raw.get("options") or None, "writable": writable})
 
 
 # Loyalty ------------------------------------------------------------------------------------------
+
+
+class CreditBalance(Record):
+    balance: int
+
+    @classmethod
+    def of(cls, data: Any) -> int:
+        """The balance in a credit-balance answer."""
+        return cls.model_validate(data).balance
 
 
 class Shop(Record):
