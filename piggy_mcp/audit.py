@@ -21,8 +21,12 @@ from typing import Any, TextIO
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from pydantic import BaseModel
 
-_EMAIL = re.compile(r"([^@\s])[^@\s]*@([^@\s]+)")
+# Words are matched once each (linear in the text); only those with an "@" are looked at again.
+_WORD = re.compile(r"\S+")
+_EMAIL = re.compile(r"([^@])[^@]*@(.+)")
 REDACTED_ARGUMENTS = frozenset({"code", "confirmation_token"})
+# The audit line keeps this much of a text argument: enough to recognise it, never a whole pasted document.
+MAX_AUDITED_CHARS = 200
 
 
 @dataclass
@@ -111,11 +115,15 @@ def json_form(result: HandlerResult) -> Mapping[str, Any]:
 
 
 def mask(value: Any, key: str | None = None) -> Any:
-    """`value` with credentials redacted and email addresses reduced to their first letter and domain."""
+    """`value` with credentials redacted, email addresses reduced to their first letter and domain, and long
+    texts cut. The arguments are audited before they are validated, so this must be cheap for any input."""
     if key in REDACTED_ARGUMENTS and value is not None:
         return "[redacted]"
     if isinstance(value, str):
-        return _EMAIL.sub(r"\1***@\2", value)
+        masked = _WORD.sub(lambda word: _EMAIL.sub(r"\1***@\2", word[0]) if "@" in word[0] else word[0], value)
+        if len(masked) <= MAX_AUDITED_CHARS:
+            return masked
+        return f"{masked[:MAX_AUDITED_CHARS]}... [{len(value):,} characters]"
     if isinstance(value, Mapping):
         return {k: mask(v, str(k)) for k, v in value.items()}
     if isinstance(value, list):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import secrets
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -15,6 +16,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 class ConfigurationError(Exception):
     """The server must not start as configured."""
 
+
+_PROCESS_KEY = secrets.token_bytes(32)
 
 # Comma-separated in the environment: PIGGY_TOOLSETS=contacts,loyalty
 CommaList = Annotated[list[str], NoDecode]
@@ -31,6 +34,7 @@ class Settings(BaseSettings):
 
     # Piggy
     api_key: SecretStr | None = Field(default=None, description="Personal Access Token for Piggy's OAuth client API.")
+    # Not the legacy host the PHP SDK still defaults to (decision D18).
     base_url: str = Field(default="https://api.piggy.eu", description="Piggy API host.")
 
     # An agent waits for these in a chat: a call must fail well within 30 seconds.
@@ -52,12 +56,20 @@ class Settings(BaseSettings):
     exclude_tools: CommaList = Field(default_factory=list)
     audit_log: Path | None = None
 
-    # Hosting
-    mcp_signing_key: SecretStr = Field(
-        default_factory=lambda: SecretStr(secrets.token_urlsafe(32)),
-        description="Key that signs confirmation tokens and request state; share it between replicas.",
+    # Confirmation
+    confirmation: Literal["auto", "elicitation"] = Field(
+        default="auto",
+        description="auto: ask the user where the client can, else hand out a token; elicitation: only ask.",
     )
     confirmation_ttl: int = Field(default=600, ge=30, le=3600, description="Seconds a confirmation token is valid.")
+    mcp_signing_key: SecretStr | None = Field(
+        default=None,
+        description="Key that signs confirmation tokens and request state; default: derived from the API key.",
+    )
+    mcp_state_dir: Path | None = Field(default=None, description="Where single use is recorded; default per user.")
+    mcp_redis_url: SecretStr | None = Field(default=None, description="Redis that replicas share for single use.")
+
+    # Hosting
     mcp_auth_tokens: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     mcp_public_url: str | None = Field(default=None, description="URL clients reach the server at, if proxied.")
     mcp_allowed_hosts: CommaList = Field(default_factory=list)
@@ -77,7 +89,25 @@ class Settings(BaseSettings):
 
     def derived_key(self, purpose: str) -> bytes:
         """A 32-byte key for `purpose`, derived from the one signing key operators share between replicas."""
-        return hmac.new(self.mcp_signing_key.get_secret_value().encode(), purpose.encode(), hashlib.sha256).digest()
+        return hmac.new(self._signing_key(), purpose.encode(), hashlib.sha256).digest()
+
+    def _signing_key(self) -> bytes:
+        # Without a configured key, one derived from the API key is the same in every process serving this account:
+        # a client that starts a process per call, a restart, replicas. Without either, nothing can be confirmed
+        # anyway (no call reaches Piggy), and a key of this process's own will do.
+        if self.mcp_signing_key is not None and self.mcp_signing_key.get_secret_value():
+            return self.mcp_signing_key.get_secret_value().encode()
+        if self.api_key is not None and self.api_key.get_secret_value():
+            return hmac.new(self.api_key.get_secret_value().encode(), b"piggy-mcp signing key", hashlib.sha256).digest()
+        return _PROCESS_KEY
+
+    @property
+    def state_dir(self) -> Path:
+        """PIGGY_MCP_STATE_DIR, else the user's state directory (XDG_STATE_HOME, ~/.local/state)."""
+        if self.mcp_state_dir is not None:
+            return self.mcp_state_dir
+        base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        return Path(base) / "piggy-mcp"
 
 
 def _split_commas(value: Any) -> Any:

@@ -21,8 +21,9 @@ from piggy_mcp.piggy import PiggyAPI, PiggyClient
 from piggy_mcp.prompts import INSTRUCTIONS, register_prompts
 from piggy_mcp.selection import select_tools
 from piggy_mcp.signing import Signer
+from piggy_mcp.single_use import single_use_for
 from piggy_mcp.tools import ToolSpec
-from piggy_mcp.tools.runtime import Runtime
+from piggy_mcp.tools.runtime import Confirmations, Runtime
 
 if TYPE_CHECKING:
     import httpx
@@ -85,8 +86,9 @@ def build_server(
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[Runtime]:
-        async with PiggyClient(settings, transport=transport) as client:
-            yield Runtime(api=PiggyAPI(client), signer=signer)
+        async with PiggyClient(settings, transport=transport) as client, single_use_for(settings) as single_use:
+            confirmations = Confirmations(signer, single_use, elicitation_only=settings.confirmation == "elicitation")
+            yield Runtime(api=PiggyAPI(client), confirmations=confirmations)
 
     auth: dict[str, Any] = {}
     if http_url is not None and settings.mcp_auth_tokens:

@@ -91,6 +91,7 @@ class PiggyAPI:
         return await self._client.get(f"/contacts/{_id(contact_uuid)}/credit-balance", shape=CreditBalance.of)
 
     async def claim_anonymous_contact(self, anonymous_contact_uuid: str, email: str) -> Contact:
+        # The email is required, though the docs mark it optional (decision D20).
         return await self._client.send(
             "PUT",
             f"/contacts/{_id(anonymous_contact_uuid)}/claim",
@@ -125,7 +126,7 @@ class PiggyAPI:
         )
 
     async def verify_login_code(self, email: str, code: str) -> str:
-        """The uuid of the contact the code verifies."""
+        """The uuid of the contact the code verifies. Sent as a write: a code may work only once (decision D19)."""
         verified: VerifiedContact = await self._client.send(
             "POST",
             "/contact-verification/verify",
@@ -328,6 +329,7 @@ class PiggyAPI:
                 "activation_date": activation_date,
             }
         )
+        # /vouchers/batch, where the docs and the SDK's model agree (decision D8).
         return await self._client.send(
             "POST",
             "/vouchers/batch",

@@ -98,7 +98,10 @@ class PiggyClient:
     async def get(
         self, path: str, params: Mapping[str, Any] | None = None, *, shape: Callable[[Any], T] = lambda data: data
     ) -> T:
-        """GET `path` and return the envelope's `data` as `shape` makes it; retried on transient failures."""
+        """GET `path` and return the envelope's `data` as `shape` makes it; retried on transient failures.
+
+        Parameters always travel in the query string, even where the docs list them as a body (decision D11).
+        """
         return await self.read(path, params, shape=lambda envelope: shape(envelope.data))
 
     async def read(self, path: str, params: Mapping[str, Any] | None, *, shape: Callable[[Envelope], T]) -> T:
@@ -119,7 +122,7 @@ class PiggyClient:
         require_data: bool = True,
         shape: Callable[[Any], T] = lambda data: data,
     ) -> T:
-        """Send a write and return the envelope's `data` as `shape` makes it.
+        """Send a write, its body as JSON (decision D22), and return the envelope's `data` as `shape` makes it.
 
         A write is repeated only when it certainly never left this process. `how_to_check` tells the
         model how to check the outcome when it may have reached Piggy without an answer coming back, or
@@ -143,7 +146,7 @@ class PiggyClient:
         how_to_check: str | None = None,
         require_data: bool = True,
     ) -> Envelope:
-        """Send one request, retrying only what cannot duplicate an effect, and unwrap the envelope."""
+        """Send one request, retrying only what cannot duplicate an effect (decision D17), and unwrap the envelope."""
         import httpx  # see the class docstring; _open() loads it
 
         http = self._open()
@@ -195,6 +198,7 @@ class PiggyClient:
             await anyio.sleep(delay)
 
     def _open(self) -> httpx.AsyncClient:
+        # The API key is a Personal Access Token, sent as a bearer token (decision D25).
         key = self._settings.api_key
         if key is None or not key.get_secret_value():
             raise errors.NotConfiguredError()

@@ -177,7 +177,11 @@ class WriteAppliedError(OutcomeUnknownError):
 
 
 def from_response(status: int, body: Any, retry_after: float | None = None) -> PiggyError:
-    """Turn an unsuccessful HTTP answer into the matching error, by Piggy code first and HTTP status second."""
+    """Turn an unsuccessful HTTP answer into the matching error, by Piggy code first and HTTP status second.
+
+    A body is Piggy's error only with all of message, code and status_code (decision D12); what 404, 422 and 429
+    mean without a code is undocumented (decision D16).
+    """
     message: str | None = None
     code: int | None = None
     field_errors: dict[str, list[str]] = {}

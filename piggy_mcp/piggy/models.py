@@ -205,7 +205,7 @@ class RewardReception(Record):
     digital_reward_code: str | None = None
 
 
-def after_write(model: type[R], data: Any) -> R:
+def after_write(model: type[R], data: Any) -> R:  # decision D23
     """The answer to a write Piggy accepted, shaped without ever failing: the write has been applied, so an
     answer in an unexpected form must not read as a failure that the model would repeat."""
     raw = _mapping(data)

@@ -122,7 +122,7 @@ class _Gate:
 
         fault = self.sandbox.faults.take(method, path)
         if fault is not None and fault.kind == "rate_limit":
-            # UNCONFIRMED: Piggy documents no rate limit; this is Laravel's throttle answer.
+            # Decision D28: Piggy documents no rate limit; this is Laravel's throttle answer.
             headers = {"Retry-After": f"{fault.retry_after:g}"}
             await _respond(scope, send, 429, {"message": "Too Many Attempts."}, headers)
             return
@@ -135,7 +135,7 @@ class _Gate:
             await _drop(send)
 
         if not authorized:
-            # UNCONFIRMED: the body of Piggy's 401 is not documented; Laravel answers this for a bad token.
+            # Decision D28: the body of Piggy's 401 is not documented; Laravel answers this for a bad token.
             await _respond(scope, send, 401, {"message": "Unauthenticated."})
             return
         self.sandbox.store.settle()

@@ -88,7 +88,7 @@ def credit_balance(call: Call) -> Result:
 def claim_contact(call: Call) -> Result:
     contact_uuid = _path_uuid(call, 55031)
     f = Fields(call.body)
-    # UNCONFIRMED: the docs mark `email` optional, but a claim without one has nothing to claim with.
+    # Decision D20: the docs mark `email` optional, but a claim without one has nothing to claim with.
     email = f.email("email", required=True)
     f.check()
     assert email is not None
@@ -105,7 +105,7 @@ def merge_contacts(call: Call) -> Result:
     f.check()
     assert source is not None and destination is not None
     call.store.schedule_merge(source, destination)
-    # UNCONFIRMED: Piggy documents no body for a merge; `data: null` as for its other queued operations.
+    # Decision D4: Piggy documents no body for a merge; `data: null` as for its other queued operations.
     return None, []
 
 

@@ -372,7 +372,7 @@ class Store:
         if original is None:
             raise ApiError(1028)
         if original.reversed_by is not None or original.reversal_of is not None:
-            # UNCONFIRMED: Piggy documents no code for reversing twice; refuse as invalid input.
+            # Decision D26: Piggy documents no code for reversing twice; refuse as invalid input.
             raise ApiError(
                 1003,
                 "This credit reception has already been reversed.",
@@ -548,7 +548,7 @@ class Store:
                     )
                 )
                 batch.voucher_uuids.append(voucher_uuid)
-            batch.status = "COMPLETED"  # UNCONFIRMED: Piggy documents only PENDING
+            batch.status = "COMPLETED"  # decision D8: Piggy documents only PENDING
 
         self._schedule(generate)
         return batch
@@ -596,7 +596,7 @@ class Store:
     def booking(self, booking_uuid: str) -> Booking:
         found = self.bookings.get(booking_uuid)
         if found is None:
-            raise ApiError(60013)  # Piggy's generic "Model not found"; no booking-specific code is documented
+            raise ApiError(60013)  # decision D27: Piggy's generic "Model not found"
         return found
 
     def update_booking(self, booking_uuid: str, changes: Mapping[str, Any]) -> Booking:

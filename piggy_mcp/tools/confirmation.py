@@ -15,22 +15,28 @@ Declined, cancelled, unticked or waiting for a token: the body does not run and 
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Protocol, get_type_hints
 
 from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, Field
 
 from piggy_mcp.piggy import PiggyError
+from piggy_mcp.signing import CheckedToken, stake_digest
 from piggy_mcp.tools.args import ConfirmationToken
 from piggy_mcp.tools.errors import tool_error
 from piggy_mcp.tools.results import Result
-from piggy_mcp.tools.runtime import runtime
+from piggy_mcp.tools.runtime import Confirmations, runtime
+
+log = logging.getLogger(__name__)
 
 
 class Confirm(BaseModel):
@@ -138,17 +144,56 @@ async def _ask(
     token: str | None,
     stake: Callable[[], Awaitable[Preview]],
 ) -> Elicit[Confirm] | _Pending | _TokenAccepted:
-    signer = runtime(ctx).signer
+    confirmations = runtime(ctx).confirmations
     if token is not None:
-        signer.redeem(token, tool, args)
+        if confirmations.elicitation_only:
+            raise ToolError(f"{_ASK_ONLY} confirmation_token is not accepted. Nothing was sent.")
+        checked = confirmations.signer.check(token, tool, args)
+        # Claimed first: a token is spent whatever happens next, so a replay is refused as one.
+        await _claim(confirmations, checked)
+        # What the user agreed to is read again right before sending: a token confirms that state, no other.
+        described = await _described(stake)
+        if stake_digest(described) != checked.stake:
+            raise ToolError(
+                f"What is at stake changed since the user confirmed; now: {described} Nothing was sent. Show this "
+                "to the user and, only if they agree, call again without confirmation_token for a new token."
+            )
         return _TokenAccepted()
-    try:
-        described = (await stake()).describe()
-    except PiggyError as exc:
-        raise tool_error(exc) from None
+    described = await _described(stake)
     if _can_elicit(ctx):
         return Elicit(f"{described}\n\nGo ahead?", Confirm)
-    return _Pending(described, signer.issue(tool, args), signer.ttl_seconds)
+    if confirmations.elicitation_only:
+        raise ToolError(f"{_ASK_ONLY} This client cannot be asked (it does not support elicitation). Nothing was sent.")
+    return _Pending(described, confirmations.signer.issue(tool, args, described), confirmations.signer.ttl_seconds)
+
+
+_ASK_ONLY = (
+    "This server confirms irreversible actions only by asking the user directly (PIGGY_CONFIRMATION=elicitation)."
+)
+
+
+async def _described(stake: Callable[[], Awaitable[Preview]]) -> str:
+    try:
+        return (await stake()).describe()
+    except PiggyError as exc:
+        raise tool_error(exc) from None
+
+
+async def _claim(confirmations: Confirmations, checked: CheckedToken) -> None:
+    """Record the token's single use, before the write it confirms is sent; refuse if it was used already."""
+    key = hashlib.sha256(checked.token.encode()).hexdigest()
+    try:
+        first = await confirmations.single_use.claim(key, checked.expires_at)
+    except Exception as exc:  # the store is down or unreachable: a write must not go out unrecorded
+        log.warning("could not record the use of a confirmation token: %s", type(exc).__name__)
+        raise ToolError(
+            "The confirmation could not be recorded as used, so nothing was sent. Try again in a moment."
+        ) from None
+    if not first:
+        raise ToolError(
+            "confirmation_token was already used: the action it confirmed was sent once. Nothing was sent now. "
+            "If it must happen again, call without confirmation_token for a fresh preview."
+        )
 
 
 def _unsent_result(outcome: ElicitationResult[Any], result_type: type[ConfirmableResult]) -> ConfirmableResult | None:

@@ -109,6 +109,7 @@ class VerifiedContact(Result):
     uuid: str
 
 
+# The fourteenth of Piggy's published operations (decision D24).
 @toolset.tool(title="Verify login code", annotations=WRITE)
 async def verify_login_code(
     email: Email,

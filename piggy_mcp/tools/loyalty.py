@@ -63,7 +63,7 @@ async def create_credit_reception(
     """Award a contact loyalty credits, e.g. for a purchase: unit_value (the loyalty rules turn it into credits)
     or credits, not both; negative credits take some back. Not idempotent: check the balance before retrying an
     unknown outcome."""
-    if (credits is None) == (unit_value is None):
+    if (credits is None) == (unit_value is None):  # what sending both means is undocumented (decision D21)
         raise ToolError("Give exactly one of credits (a number of credits) or unit_value (e.g. a purchase amount).")
     return await api(ctx).create_credit_reception(
         contact_uuid,

@@ -9,14 +9,25 @@ from mcp.server.mcpserver import Context
 
 from piggy_mcp.piggy import PiggyAPI
 from piggy_mcp.signing import Signer
+from piggy_mcp.single_use import SingleUse
+
+
+@dataclass(frozen=True)
+class Confirmations:
+    """How irreversible actions are confirmed: tokens signed here, their single use recorded there."""
+
+    signer: Signer
+    single_use: SingleUse
+    # PIGGY_CONFIRMATION=elicitation: only the user's own answer confirms; no tokens are handed out or taken.
+    elicitation_only: bool = False
 
 
 @dataclass(frozen=True)
 class Runtime:
-    """The shared Piggy API and the confirmation signer."""
+    """The shared Piggy API and how confirmations work."""
 
     api: PiggyAPI
-    signer: Signer
+    confirmations: Confirmations
 
 
 def runtime(ctx: Context[Any, Any]) -> Runtime:

@@ -1,0 +1,120 @@
+"""Safety promises under attack, in process: huge arguments cost nothing before they are refused, an operator can
+require the user's own answer for every confirmation, and a token from a server with another key says so."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from contextlib import redirect_stderr
+from typing import Any
+
+import pytest
+import respx
+
+from piggy_mcp.audit import MAX_AUDITED_CHARS, mask
+from piggy_mcp.server import build_server
+from tests.conftest import BOOKING, CONTACT_A, CONTACT_B, make_settings
+from tests.helpers import ACCEPT, MODES, Mode, User, connect, envelope, structured, text_of
+
+MERGE = {"source_contact_uuid": CONTACT_A, "destination_contact_uuid": CONTACT_B}
+
+
+def fake_merge(piggy: respx.MockRouter) -> respx.Route:
+    for uuid in (CONTACT_A, CONTACT_B):
+        contact = {"uuid": uuid, "email": f"{uuid[:4]}@example.com", "credit_balance": {"balance": 1}}
+        piggy.get(f"/contacts/{uuid}").respond(200, json=envelope(contact))
+    return piggy.post("/contacts/merge").respond(200, json=envelope(None))
+
+
+# Huge arguments -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [30_000, 1_000_000])
+def test_masking_is_linear_and_cuts_long_texts(size: int) -> None:
+    started = time.perf_counter()
+    masked = mask({"status": "x" * size, "email": "jane.doe@example.com"})
+    assert time.perf_counter() - started < 0.5
+    assert masked["email"] == "j***@example.com"
+    assert len(masked["status"]) < MAX_AUDITED_CHARS + 40
+    assert masked["status"].endswith(f"[{size:,} characters]")
+
+
+async def test_a_megabyte_argument_is_refused_quickly_and_audited_short(piggy: respx.MockRouter) -> None:
+    stderr = io.StringIO()
+    server = build_server(make_settings())
+    with redirect_stderr(stderr):
+        async with connect(server, "auto") as client:
+            started = time.perf_counter()
+            result = await client.call_tool("update_booking", {"booking_uuid": BOOKING, "status": "x" * 1_000_000})
+            elapsed = time.perf_counter() - started
+    assert result.is_error
+    assert elapsed < 2
+    assert not piggy.calls
+    (line,) = [json.loads(line) for line in stderr.getvalue().splitlines() if '"tool_call"' in line]
+    assert len(json.dumps(line)) < 1_000
+
+
+# Only the user's own answer -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_elicitation_only_refuses_clients_that_cannot_ask_and_sends_nothing(
+    piggy: respx.MockRouter, mode: Mode
+) -> None:
+    merge = fake_merge(piggy)
+    server = build_server(make_settings(confirmation="elicitation"))
+    async with connect(server, mode) as client:
+        result = await client.call_tool("merge_contacts", MERGE)
+    assert result.is_error
+    assert "PIGGY_CONFIRMATION=elicitation" in text_of(result)
+    assert "Nothing was sent" in text_of(result)
+    assert not merge.called
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_elicitation_only_still_asks_the_user(piggy: respx.MockRouter, mode: Mode) -> None:
+    merge = fake_merge(piggy)
+    server = build_server(make_settings(confirmation="elicitation"))
+    async with connect(server, mode, User(**ACCEPT)) as client:
+        result = await client.call_tool("merge_contacts", MERGE)
+    assert structured(result)["status"] == "done"
+    assert merge.call_count == 1
+
+
+async def test_elicitation_only_takes_no_token(piggy: respx.MockRouter) -> None:
+    merge = fake_merge(piggy)
+    async with connect(build_server(make_settings()), "auto") as client:
+        token = structured(await client.call_tool("merge_contacts", MERGE))["confirmation_token"]
+    async with connect(build_server(make_settings(confirmation="elicitation")), "auto") as client:
+        result = await client.call_tool("merge_contacts", {**MERGE, "confirmation_token": token})
+    assert result.is_error
+    assert "not accepted" in text_of(result)
+    assert not merge.called
+
+
+# Keys -------------------------------------------------------------------------------------------------
+
+
+async def test_a_token_from_a_server_with_another_key_is_refused_as_such(piggy: respx.MockRouter) -> None:
+    merge = fake_merge(piggy)
+    issued: dict[str, Any]
+    async with connect(build_server(make_settings(mcp_signing_key="one-key")), "auto") as client:
+        issued = structured(await client.call_tool("merge_contacts", MERGE))
+    async with connect(build_server(make_settings(mcp_signing_key="another-key")), "auto") as client:
+        result = await client.call_tool("merge_contacts", {**MERGE, "confirmation_token": issued["confirmation_token"]})
+    assert result.is_error
+    assert "signed with another key" in text_of(result)
+    assert "does not match these arguments" not in text_of(result)
+    assert not merge.called
+
+
+async def test_without_a_signing_key_servers_of_one_account_share_tokens(piggy: respx.MockRouter) -> None:
+    merge = fake_merge(piggy)
+    async with connect(build_server(make_settings(mcp_signing_key=None)), "auto") as client:
+        token = structured(await client.call_tool("merge_contacts", MERGE))["confirmation_token"]
+    # Another process of the same account: the key is derived from the API key.
+    async with connect(build_server(make_settings(mcp_signing_key=None)), "auto") as client:
+        result = await client.call_tool("merge_contacts", {**MERGE, "confirmation_token": token})
+    assert structured(result)["status"] == "done"
+    assert merge.call_count == 1
