@@ -5,15 +5,19 @@ FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    PATH=/opt/venv/bin:$PATH
+    PATH=/opt/venv/bin:$PATH \
+    PIGGY_MCP_STATE_DIR=/var/lib/piggy-mcp
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY piggy_mcp ./piggy_mcp
 # Installed as .ci/run does: pip into a fresh virtual environment, from the project directory.
 # The code stays owned by root: the server cannot modify itself.
-RUN python -m venv /opt/venv && pip install --no-cache-dir -q . \
-    && useradd --system --no-create-home --uid 10001 --user-group --shell /usr/sbin/nologin piggy
+RUN python -m venv /opt/venv && pip install --no-cache-dir -q ".[redis]" \
+    && useradd --system --no-create-home --uid 10001 --user-group --shell /usr/sbin/nologin piggy \
+    && install -d -o 10001 -g 10001 -m 0700 /var/lib/piggy-mcp
+# One container remembers used confirmation tokens in its state directory (mount a volume there to keep them
+# across restarts); replicas share them through Redis: set PIGGY_MCP_REDIS_URL.
 
 # Numeric, so that Kubernetes' runAsNonRoot can verify it.
 USER 10001:10001
