@@ -30,12 +30,14 @@ def unadvertised_limits(
 ) -> Any:
     """Field limits the server enforces but schemas leave out: guards against garbage that no genuine value comes
     near (an empty or 255-character name, 10,000 guests). Advertised, they would cost every tool list bytes and
-    teach a model nothing. For strings, lists and numbers; one such declaration per field, beside its `Field()`."""
+    teach a model nothing. For strings, lists, maps and numbers; one such declaration per field, beside its `Field()`."""
     limits = {
         "minLength": min_length,
         "minItems": min_length,
+        "minProperties": min_length,
         "maxLength": max_length,
         "maxItems": max_length,
+        "maxProperties": max_length,
         "minimum": ge,
         "maximum": le,
     }

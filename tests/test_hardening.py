@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import respx
+from mcp import Client
 
 from piggy_mcp.audit import MAX_AUDITED_CHARS, mask
 from piggy_mcp.server import build_server
@@ -118,3 +119,37 @@ async def test_without_a_signing_key_servers_of_one_account_share_tokens(piggy: 
         result = await client.call_tool("merge_contacts", {**MERGE, "confirmation_token": token})
     assert structured(result)["status"] == "done"
     assert merge.call_count == 1
+
+
+# Bounded, strictly typed input ------------------------------------------------------------------------
+
+AWARD = {"contact_uuid": CONTACT_A, "shop_uuid": "33333333-3333-4333-8333-333333333333"}
+PROMOTION = "44444444-4444-4444-8444-444444444444"
+REFUSED = [
+    ("create_credit_reception", {**AWARD, "credits": True}),
+    ("create_credit_reception", {**AWARD, "credits": "7"}),
+    ("create_credit_reception", {**AWARD, "unit_value": "10.5"}),
+    ("create_credit_reception", {**AWARD, "credits": 1, "attributes": {"note": "x" * 1_000_000}}),
+    ("create_credit_reception", {**AWARD, "credits": 1, "attributes": {"n" * 100_000: "x"}}),
+    ("create_credit_reception", {**AWARD, "credits": 1, "attributes": {f"a{i}": i for i in range(51)}}),
+    ("create_credit_reception", {**AWARD, "credits": 1, "unit_name": "euro\x00"}),
+    ("create_vouchers_batch", {"promotion_uuid": PROMOTION, "quantity": "5"}),
+    ("update_booking", {"booking_uuid": BOOKING, "prepaid_amount": 10**30}),
+    ("update_booking", {"booking_uuid": BOOKING, "number_of_people": 2.0}),
+    ("update_booking", {"booking_uuid": BOOKING, "company_name": "Acme\x00 Ltd"}),
+    ("update_contact", {"contact_uuid": CONTACT_A, "attributes": {"firstname": "x" * 1_000_000}}),
+    ("update_contact", {"contact_uuid": CONTACT_A, "attributes": {"first name": "Jane"}}),
+    ("update_contact", {"contact_uuid": CONTACT_A, "attributes": {"firstname": "Ja\x07ne"}}),
+    ("list_contact_vouchers", {"contact_uuid": CONTACT_A, "limit": "10"}),
+    ("find_voucher_by_code", {"code": "ABC\x00"}),
+    ("get_contact", {"contact_uuid": CONTACT_A + "0" * 1_000_000}),
+]
+
+
+@pytest.mark.parametrize(("tool", "arguments"), REFUSED, ids=[f"{tool}-{i}" for i, (tool, _) in enumerate(REFUSED)])
+async def test_loose_or_oversized_input_is_refused_before_anything_is_sent(
+    client: Client, piggy: respx.MockRouter, tool: str, arguments: dict[str, Any]
+) -> None:
+    result = await client.call_tool(tool, arguments)
+    assert result.is_error, f"{tool} accepted {str(arguments)[:200]}"
+    assert not piggy.calls

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from piggy_mcp.piggy.models import Attribute
 from piggy_mcp.schema import unadvertised_limits
-from piggy_mcp.tools.args import NonEmptyText
+from piggy_mcp.tools.args import LongText, NonEmptyText
 from piggy_mcp.tools.results import Result
 from piggy_mcp.tools.runtime import api
 from piggy_mcp.tools.toolset import READ, WRITE, Toolset
@@ -58,9 +58,7 @@ async def create_contact_attribute(
     label: Annotated[NonEmptyText, Field(description="Display label.")],
     data_type: Annotated[DataType, Field(description="Kind of value the field holds.")],
     ctx: Context[Any, Any],
-    description: Annotated[
-        str | None, Field(description="What the field is for."), unadvertised_limits(max_length=1000)
-    ] = None,
+    description: Annotated[LongText | None, Field(description="What the field is for.")] = None,
     options: Annotated[
         list[Option] | None,
         Field(description="The choices, as {label: shown, value: stored}; for select and multi_select only."),

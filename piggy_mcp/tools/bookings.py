@@ -10,7 +10,7 @@ from pydantic import Field
 
 from piggy_mcp.piggy.models import Booking
 from piggy_mcp.schema import unadvertised_limits
-from piggy_mcp.tools.args import DateTime, Text, Uuid
+from piggy_mcp.tools.args import DateTime, ShortText, Text, Uuid
 from piggy_mcp.tools.runtime import api
 from piggy_mcp.tools.toolset import IDEMPOTENT, Toolset
 
@@ -27,13 +27,13 @@ async def update_booking(
     ends_at: Annotated[DateTime | None, Field(description="End time.")] = None,
     checked_in_at: Annotated[DateTime | None, Field(description="When the guests checked in.")] = None,
     number_of_people: Annotated[
-        int | None, Field(ge=1, description="Party size."), unadvertised_limits(le=10_000)
+        int | None, Field(strict=True, ge=1, description="Party size."), unadvertised_limits(le=10_000)
     ] = None,
     company_name: Annotated[Text | None, Field(description="Company it is for.")] = None,
-    status: Annotated[
-        str | None, Field(description="Free text, e.g. canceled, completed."), unadvertised_limits(max_length=64)
+    status: Annotated[ShortText | None, Field(description="Free text, e.g. canceled, completed.")] = None,
+    prepaid_amount: Annotated[
+        int | None, Field(strict=True, ge=0, description="Amount prepaid, in cents."), unadvertised_limits(le=10**9)
     ] = None,
-    prepaid_amount: Annotated[int | None, Field(ge=0, description="Amount prepaid, in cents.")] = None,
 ) -> Booking:
     """Change a booking, e.g. its times when a guest reschedules or checked_in_at when they arrive. Give at
     least one field; the others stay as they are. The shop and contact of a booking cannot change."""

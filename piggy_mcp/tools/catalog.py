@@ -8,8 +8,7 @@ from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
 from piggy_mcp.piggy.models import Form, Perk, Product
-from piggy_mcp.schema import unadvertised_limits
-from piggy_mcp.tools.args import NonEmptyText
+from piggy_mcp.tools.args import LongText, NonEmptyText
 from piggy_mcp.tools.results import Result
 from piggy_mcp.tools.runtime import api
 from piggy_mcp.tools.toolset import IDEMPOTENT, READ, Toolset
@@ -46,9 +45,7 @@ async def list_perks(ctx: Context[Any, Any]) -> Perks:
 class ProductInput(BaseModel):
     external_identifier: Annotated[NonEmptyText, Field(description="The product's id in the shop's system.")]
     name: Annotated[NonEmptyText, Field(description="Product name.")]
-    description: Annotated[
-        str | None, Field(description="Product description."), unadvertised_limits(max_length=5000)
-    ] = None
+    description: Annotated[LongText | None, Field(description="Product description.")] = None
 
 
 class Products(Result):

@@ -12,7 +12,7 @@ from piggy_mcp.piggy import PiggyAPI
 from piggy_mcp.piggy.errors import NotFoundError
 from piggy_mcp.piggy.models import Contact
 from piggy_mcp.schema import unadvertised_limits
-from piggy_mcp.tools.args import ContactUuid, Email
+from piggy_mcp.tools.args import AttributeName, ContactUuid, Email, LongText, NonEmptyShortText, Text
 from piggy_mcp.tools.confirmation import ConfirmableResult
 from piggy_mcp.tools.results import Result
 from piggy_mcp.tools.runtime import api
@@ -54,7 +54,7 @@ async def get_contact(contact_uuid: ContactUuid, ctx: Context[Any, Any]) -> Cont
 
 # Values Piggy stores for the 21 attribute types; multi_select takes a list. Advertised compactly.
 AttributeValue = Annotated[
-    str | int | float | bool | list[str],
+    LongText | int | float | bool | Annotated[list[Text], unadvertised_limits(max_length=100)],
     WithJsonSchema({"type": ["string", "number", "boolean", "array"], "items": {"type": "string"}}),
 ]
 MAX_NAMES_IN_ERROR = 40
@@ -64,7 +64,7 @@ MAX_NAMES_IN_ERROR = 40
 async def update_contact(
     contact_uuid: ContactUuid,
     attributes: Annotated[
-        dict[str, AttributeValue],
+        dict[AttributeName, AttributeValue],
         Field(
             min_length=1,
             max_length=50,
@@ -113,11 +113,7 @@ class VerifiedContact(Result):
 @toolset.tool(title="Verify login code", annotations=WRITE)
 async def verify_login_code(
     email: Email,
-    code: Annotated[
-        str,
-        Field(description="The code from the verification email."),
-        unadvertised_limits(min_length=1, max_length=64),
-    ],
+    code: Annotated[NonEmptyShortText, Field(description="The code from the verification email.")],
     ctx: Context[Any, Any],
 ) -> VerifiedContact:
     """Check the code a member got from send_contact_verification_email; returns the verified contact's uuid.

@@ -11,7 +11,7 @@ from pydantic import Field, WithJsonSchema
 from piggy_mcp.piggy import PiggyAPI
 from piggy_mcp.piggy.models import CreditReception, LoyaltyTransaction, Reversal, Shop
 from piggy_mcp.schema import unadvertised_limits
-from piggy_mcp.tools.args import ContactUuid, PageNumber, ShopUuid, Text, Uuid
+from piggy_mcp.tools.args import AttributeName, ContactUuid, PageNumber, ShopUuid, ShortText, Text, Uuid
 from piggy_mcp.tools.confirmation import ConfirmableResult
 from piggy_mcp.tools.results import Paged, Result
 from piggy_mcp.tools.runtime import api
@@ -32,7 +32,7 @@ async def get_contact_credit_balance(contact_uuid: ContactUuid, ctx: Context[Any
 
 
 # Loyalty-transaction attribute values, advertised compactly (an integer is a number).
-TransactionAttribute = Annotated[str | int | float | bool, WithJsonSchema({"type": ["string", "number", "boolean"]})]
+TransactionAttribute = Annotated[Text | int | float | bool, WithJsonSchema({"type": ["string", "number", "boolean"]})]
 
 
 @toolset.tool(title="Award credits", annotations=WRITE)
@@ -42,22 +42,21 @@ async def create_credit_reception(
     ctx: Context[Any, Any],
     credits: Annotated[
         int | None,
-        Field(description="Credits to award, bypassing the rules."),
+        Field(strict=True, description="Credits to award, bypassing the rules."),
         unadvertised_limits(ge=-1_000_000, le=1_000_000),
     ] = None,
     unit_value: Annotated[
         float | None,
-        Field(ge=0, description="Amount, e.g. 10.40 (EUR)."),
+        Field(strict=True, ge=0, description="Amount, e.g. 10.40 (EUR)."),
         unadvertised_limits(le=10_000_000),
     ] = None,
-    unit_name: Annotated[
-        str | None, Field(description="The unit; default: the account's."), unadvertised_limits(max_length=64)
-    ] = None,
+    unit_name: Annotated[ShortText | None, Field(description="The unit; default: the account's.")] = None,
     contact_identifier_value: Annotated[Text | None, Field(description="Card or other identifier used.")] = None,
     pos_transaction_uuid: Annotated[Uuid | None, Field(description="Its POS transaction.")] = None,
     attributes: Annotated[
-        dict[str, TransactionAttribute] | None,
+        dict[AttributeName, TransactionAttribute] | None,
         Field(description="Transaction attribute values by name."),
+        unadvertised_limits(max_length=50),
     ] = None,
 ) -> CreditReception:
     """Award a contact loyalty credits, e.g. for a purchase: unit_value (the loyalty rules turn it into credits)
@@ -158,7 +157,7 @@ async def list_loyalty_transactions(
         Field(description="Only credits received, or only rewards redeemed."),
     ] = None,
     page: PageNumber = None,
-    limit: Annotated[int | None, Field(ge=1, le=100, description="Per page (default 10).")] = None,
+    limit: Annotated[int | None, Field(strict=True, ge=1, le=100, description="Per page (default 10).")] = None,
 ) -> LoyaltyTransactions:
     """List a member's credit receptions and reward redemptions, e.g. to check whether a write with an unknown
     outcome went through before retrying it."""

@@ -30,7 +30,7 @@ async def list_promotions(ctx: Context[Any, Any]) -> Promotions:
 @toolset.tool(title="Create vouchers batch", annotations=WRITE)
 async def create_vouchers_batch(
     promotion_uuid: Annotated[Uuid, Field(description="Their promotion (list_promotions).")],
-    quantity: Annotated[int, Field(ge=1, le=500, description="Number of vouchers.")],
+    quantity: Annotated[int, Field(strict=True, ge=1, le=500, description="Number of vouchers.")],
     ctx: Context[Any, Any],
     contact_uuid: Annotated[Uuid | None, Field(description="Owner of every voucher.")] = None,
     expiration_date: Annotated[DateTime | None, Field(description="Expiry; default: the promotion's rule.")] = None,
@@ -91,7 +91,7 @@ async def list_contact_vouchers(
     promotion_uuid: Annotated[Uuid | None, Field(description="Only vouchers of this promotion.")] = None,
     page: PageNumber = None,
     # Piggy allows 500; more than 100 vouchers at once would flood the model's context.
-    limit: Annotated[int | None, Field(ge=1, le=100, description="Per page (default 30).")] = None,
+    limit: Annotated[int | None, Field(strict=True, ge=1, le=100, description="Per page (default 30).")] = None,
 ) -> ContactVouchers:
     """List a member's vouchers with their codes and status, e.g. when they ask what vouchers they have."""
     found = await api(ctx).list_vouchers(contact_uuid, status, promotion_uuid, page, limit)
