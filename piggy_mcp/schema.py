@@ -30,7 +30,8 @@ def unadvertised_limits(
 ) -> Any:
     """Field limits the server enforces but schemas leave out: guards against garbage that no genuine value comes
     near (an empty or 255-character name, 10,000 guests). Advertised, they would cost every tool list bytes and
-    teach a model nothing. For strings, lists, maps and numbers; one such declaration per field, beside its `Field()`."""
+    teach a model nothing. For strings, lists, maps and numbers; one such declaration per field, beside its
+    `Field()`."""
     limits = {
         "minLength": min_length,
         "minItems": min_length,

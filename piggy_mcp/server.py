@@ -13,6 +13,7 @@ from mcp.server.mcpserver.tools import Tool
 from mcp.server.request_state import RequestStateSecurity
 
 from piggy_mcp import __version__
+from piggy_mcp.arguments import ArgumentCheck
 from piggy_mcp.audit import AuditTrail
 from piggy_mcp.auth import StaticTokenVerifier
 from piggy_mcp.config import Settings
@@ -82,6 +83,8 @@ def build_server(
         settings, transport = sandboxed(settings)
         middleware.append(sandbox_notice)
         instructions = f"{SANDBOX_NOTICE}\n\n{INSTRUCTIONS}"
+    # Innermost: a refused call is still audited and, in the sandbox, says so.
+    middleware.append(ArgumentCheck(sdk_tools))
     signer = Signer(settings.derived_key("confirmation"), settings.confirmation_ttl)
 
     @asynccontextmanager

@@ -153,3 +153,43 @@ async def test_loose_or_oversized_input_is_refused_before_anything_is_sent(
     result = await client.call_tool(tool, arguments)
     assert result.is_error, f"{tool} accepted {str(arguments)[:200]}"
     assert not piggy.calls
+
+
+# Refusals in plain words ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("value", ["missing", None, 5, ["a"]], ids=["missing", "null", "number", "list"])
+async def test_a_bad_uuid_gets_one_sentence_whatever_it_was(piggy: respx.MockRouter, mode: Mode, value: Any) -> None:
+    arguments = {} if value == "missing" else {"contact_uuid": value}
+    async with connect(build_server(make_settings()), mode) as client:
+        result = await client.call_tool("get_contact", arguments)
+    text = text_of(result)
+    assert result.is_error
+    assert text.startswith("Invalid arguments; nothing was sent to Piggy. contact_uuid ")
+    assert "must be a uuid such as" in text
+    for dump in ("pydantic", "input_value", "validation error", "Error executing tool", "type="):
+        assert dump not in text
+    assert not piggy.calls
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "says"),
+    [
+        ("create_vouchers_batch", {"promotion_uuid": PROMOTION, "quantity": 501}, "quantity should be less than"),
+        ("create_vouchers_batch", {"promotion_uuid": PROMOTION, "quantity": "5"}, "quantity must be a whole number"),
+        ("list_forms", {"status": "ARCHIVED"}, "status must be one of PUBLISHED, DRAFT, BIN"),
+        ("update_contact", {"contact_uuid": CONTACT_A, "attributes": {"a b": 1}}, "attributes.a b attribute names"),
+        ("update_contact", {"contact_uuid": CONTACT_A, "attributes": {"x": {"a": 1}}}, "attributes.x must be text,"),
+        ("find_or_create_products", {"products": [{"name": "x"}]}, "products.0.external_identifier is required"),
+        ("update_booking", {"booking_uuid": BOOKING, "status": "ok\x00"}, "status must not contain control characters"),
+    ],
+)
+async def test_each_refusal_names_the_argument_and_its_rule(
+    client: Client, piggy: respx.MockRouter, tool: str, arguments: dict[str, Any], says: str
+) -> None:
+    result = await client.call_tool(tool, arguments)
+    assert result.is_error
+    assert says in text_of(result)
+    assert "pydantic" not in text_of(result)
+    assert not piggy.calls
