@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from mcp.server import MCPServer
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
 from pydantic import Field, TypeAdapter, ValidationError
@@ -122,6 +123,16 @@ PROMPTS = (
     (add_profile_field, "Add a profile field"),
     (redeem_points, "Redeem points for a reward"),
 )
+
+
+async def refuse_unknown_prompts(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+    """Middleware: `prompts/get` for a prompt that does not exist is invalid params (-32602), as the spec says."""
+    if ctx.method == "prompts/get":
+        name = (ctx.params or {}).get("name")
+        known = [fn.__name__ for fn, _ in PROMPTS]
+        if name not in known:
+            raise MCPError(INVALID_PARAMS, f"unknown prompt {name!r}; prompts: {', '.join(known)}")
+    return await call_next(ctx)
 
 
 def register_prompts(server: MCPServer[Any]) -> None:

@@ -19,7 +19,7 @@ from piggy_mcp.auth import StaticTokenVerifier
 from piggy_mcp.config import Settings
 from piggy_mcp.listing import LeanListing
 from piggy_mcp.piggy import PiggyAPI, PiggyClient
-from piggy_mcp.prompts import INSTRUCTIONS, register_prompts
+from piggy_mcp.prompts import INSTRUCTIONS, refuse_unknown_prompts, register_prompts
 from piggy_mcp.selection import select_tools
 from piggy_mcp.signing import Signer
 from piggy_mcp.single_use import single_use_for
@@ -75,6 +75,7 @@ def build_server(
     middleware: list[Any] = [
         AuditTrail([spec.name for spec in specs if not spec.read_only], settings.audit_log),
         LeanListing(sdk_tools),
+        refuse_unknown_prompts,
     ]
     instructions = INSTRUCTIONS
     if settings.sandbox:

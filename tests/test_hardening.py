@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import respx
 from mcp import Client
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
 
 from piggy_mcp.audit import MAX_AUDITED_CHARS, mask
 from piggy_mcp.server import build_server
@@ -193,3 +195,12 @@ async def test_each_refusal_names_the_argument_and_its_rule(
     assert says in text_of(result)
     assert "pydantic" not in text_of(result)
     assert not piggy.calls
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_unknown_prompt_is_invalid_params(mode: Mode) -> None:
+    async with connect(build_server(make_settings()), mode) as client:
+        with pytest.raises(MCPError) as raised:
+            await client.get_prompt("drop_all_members", {})
+    assert raised.value.error.code == INVALID_PARAMS
+    assert "unknown prompt 'drop_all_members'" in raised.value.error.message
