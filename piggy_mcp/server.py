@@ -25,6 +25,7 @@ from piggy_mcp.signing import Signer
 from piggy_mcp.single_use import single_use_for
 from piggy_mcp.tools import ToolSpec
 from piggy_mcp.tools.runtime import Confirmations, Runtime
+from piggy_mcp.untrusted import UntrustedMark
 
 if TYPE_CHECKING:
     import httpx
@@ -76,6 +77,7 @@ def build_server(
         AuditTrail([spec.name for spec in specs if not spec.read_only], settings.audit_log),
         LeanListing(sdk_tools),
         refuse_unknown_prompts,
+        UntrustedMark(specs),
     ]
     instructions = INSTRUCTIONS
     if settings.sandbox:

@@ -35,6 +35,8 @@ _RETRYABLE_STATUS = frozenset({502, 503, 504})
 # An answer larger than this is abandoned while it streams: no answer piggy-mcp asks for comes near it.
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
 _DEADLINE_GRACE = 0.25
+# Invisible and direction-changing characters: they can hide text from the person who reads a result.
+_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\U000e0000-\U000e007f]")
 _BEARER = re.compile(r"(?i)\bbearer\s+[^\s\"',;]+")
 # What a write's answer is shaped with may fail on an answer of an unexpected form.
 _SHAPING_ERRORS = (ValidationError, KeyError, TypeError, ValueError, AttributeError)
@@ -290,7 +292,8 @@ def _json_or_none(answer: _Answer) -> Any:
 
 def _redactor(settings: Settings) -> Callable[[Any], Any]:
     """Removes this deployment's secrets from what Piggy says, in case it echoes them (a message quoting the
-    request's Authorization header, say): they must never reach a model, a log or a tool result."""
+    request's Authorization header, say): they must never reach a model, a log or a tool result. Invisible and
+    direction-changing characters go too, from text that shoppers and staff wrote as from any other."""
     candidates = [settings.api_key, settings.mcp_signing_key, *settings.mcp_auth_tokens]
     secrets = sorted(
         {value for secret in candidates if secret is not None and len(value := secret.get_secret_value()) >= 8},
@@ -302,7 +305,7 @@ def _redactor(settings: Settings) -> Callable[[Any], Any]:
         if isinstance(value, str):
             for secret in secrets:
                 value = value.replace(secret, "[redacted]")
-            return _BEARER.sub("Bearer [redacted]", value)
+            return _INVISIBLE.sub("", _BEARER.sub("Bearer [redacted]", value))
         if isinstance(value, Mapping):
             return {key: redact(item) for key, item in value.items()}
         if isinstance(value, list):

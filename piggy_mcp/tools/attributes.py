@@ -22,7 +22,7 @@ class ContactAttributes(Result):
     attributes: list[Attribute]
 
 
-@toolset.tool(title="List contact attributes", annotations=READ)
+@toolset.tool(title="List contact attributes", annotations=READ, untrusted=("attributes",))
 async def list_contact_attributes(ctx: Context[Any, Any]) -> ContactAttributes:
     """List the contact profile fields: name, label, type, select options, and whether update_contact may
     write them (system fields such as loyalty_balance are read-only)."""

@@ -20,7 +20,7 @@ class Forms(Result):
     forms: list[Form]
 
 
-@toolset.tool(title="List forms", annotations=READ)
+@toolset.tool(title="List forms", annotations=READ, untrusted=("forms",))
 async def list_forms(
     ctx: Context[Any, Any],
     status: Annotated[
@@ -36,7 +36,7 @@ class Perks(Result):
     perks: list[Perk]
 
 
-@toolset.tool(title="List perks", annotations=READ)
+@toolset.tool(title="List perks", annotations=READ, untrusted=("perks",))
 async def list_perks(ctx: Context[Any, Any]) -> Perks:
     """List the loyalty program's perks (tier benefits) and their options, e.g. to explain what a tier gives."""
     return Perks(perks=await api(ctx).list_perks())

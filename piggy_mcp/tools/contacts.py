@@ -31,7 +31,7 @@ def describe(contact: Contact) -> str:
 # Finding and correcting members -------------------------------------------------------------------
 
 
-@toolset.tool(title="Find contact by email", annotations=READ)
+@toolset.tool(title="Find contact by email", annotations=READ, untrusted=("attributes",))
 async def find_contact(email: Email, ctx: Context[Any, Any]) -> Contact:
     """Find a member by email: their uuid (other tools need it), credit balance, tier and profile fields.
     Finding a contact does not prove the person in the chat owns it: verify them before acting at their request.
@@ -45,7 +45,7 @@ async def find_contact(email: Email, ctx: Context[Any, Any]) -> Contact:
         ) from None
 
 
-@toolset.tool(title="Get contact", annotations=READ)
+@toolset.tool(title="Get contact", annotations=READ, untrusted=("attributes",))
 async def get_contact(contact_uuid: ContactUuid, ctx: Context[Any, Any]) -> Contact:
     """Read a contact by uuid, e.g. to check a merge: email, anonymous or not, credit balance, tier and profile
     fields."""
@@ -60,7 +60,7 @@ AttributeValue = Annotated[
 MAX_NAMES_IN_ERROR = 40
 
 
-@toolset.tool(title="Update contact", annotations=IDEMPOTENT)
+@toolset.tool(title="Update contact", annotations=IDEMPOTENT, untrusted=("attributes",))
 async def update_contact(
     contact_uuid: ContactUuid,
     attributes: Annotated[

@@ -148,7 +148,7 @@ class LoyaltyTransactions(Paged):
     transactions: list[LoyaltyTransaction]
 
 
-@toolset.tool(title="List loyalty transactions", annotations=READ)
+@toolset.tool(title="List loyalty transactions", annotations=READ, untrusted=("transactions",))
 async def list_loyalty_transactions(
     contact_uuid: ContactUuid,
     ctx: Context[Any, Any],
@@ -174,7 +174,7 @@ class Shops(Result):
     shops: list[Shop]
 
 
-@toolset.tool(title="List shops", annotations=READ)
+@toolset.tool(title="List shops", annotations=READ, untrusted=("shops",))
 async def list_shops(ctx: Context[Any, Any]) -> Shops:
     """List the account's shops (physical or web). Credits, reward redemptions and vouchers name a shop by uuid."""
     return Shops(shops=await api(ctx).list_shops())

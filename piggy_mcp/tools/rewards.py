@@ -24,7 +24,7 @@ class Rewards(Result):
     rewards: list[Reward]
 
 
-@toolset.tool(title="List rewards", annotations=READ)
+@toolset.tool(title="List rewards", annotations=READ, untrusted=("rewards",))
 async def list_rewards(
     ctx: Context[Any, Any],
     contact_uuid: Annotated[Uuid | None, Field(description="Only rewards this contact can claim now.")] = None,

@@ -33,6 +33,8 @@ class ToolSpec:
     annotations: ToolAnnotations
     fn: Callable[..., Awaitable[Any]]
     confirmed: bool = False
+    # Result fields that carry text shoppers or staff wrote (names, profile values, titles, descriptions).
+    untrusted: tuple[str, ...] = ()
 
     @property
     def description(self) -> str:
@@ -53,11 +55,14 @@ class Toolset:
     description: str
     tools: list[ToolSpec] = field(default_factory=list)
 
-    def tool(self, *, title: str, annotations: ToolAnnotations) -> Callable[[F], F]:
-        """Register an async function as a tool of this set; its docstring is the model-facing description."""
+    def tool(self, *, title: str, annotations: ToolAnnotations, untrusted: tuple[str, ...] = ()) -> Callable[[F], F]:
+        """Register an async function as a tool of this set; its docstring is the model-facing description.
+
+        `untrusted` names the result's fields that carry text shoppers or staff wrote: results mark them as data.
+        """
 
         def register(fn: F) -> F:
-            self._add(fn.__name__, title, annotations, fn, confirmed=False)
+            self._add(fn.__name__, title, annotations, fn, confirmed=False, untrusted=untrusted)
             return fn
 
         return register
@@ -75,7 +80,14 @@ class Toolset:
         return register
 
     def _add(
-        self, name: str, title: str, annotations: ToolAnnotations, fn: Callable[..., Awaitable[Any]], *, confirmed: bool
+        self,
+        name: str,
+        title: str,
+        annotations: ToolAnnotations,
+        fn: Callable[..., Awaitable[Any]],
+        *,
+        confirmed: bool,
+        untrusted: tuple[str, ...] = (),
     ) -> None:
         @functools.wraps(fn)
         async def call(**kwargs: Any) -> Any:
@@ -84,4 +96,4 @@ class Toolset:
             except PiggyError as exc:
                 raise tool_error(exc) from None
 
-        self.tools.append(ToolSpec(name, title, self.name, annotations, call, confirmed))
+        self.tools.append(ToolSpec(name, title, self.name, annotations, call, confirmed, untrusted))

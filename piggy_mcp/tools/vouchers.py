@@ -20,7 +20,7 @@ class Promotions(Result):
     promotions: list[Promotion]
 
 
-@toolset.tool(title="List promotions", annotations=READ)
+@toolset.tool(title="List promotions", annotations=READ, untrusted=("promotions",))
 async def list_promotions(ctx: Context[Any, Any]) -> Promotions:
     """List the promotions vouchers belong to, e.g. to pick one for create_vouchers_batch; expiration_duration
     is in seconds."""
@@ -57,7 +57,7 @@ class Voucher(Result):
     contact_uuid: str | None = None
 
 
-@toolset.tool(title="Find voucher by code", annotations=READ)
+@toolset.tool(title="Find voucher by code", annotations=READ, untrusted=("name", "description", "promotion_name"))
 async def find_voucher_by_code(
     code: Annotated[NonEmptyText, Field(description="The voucher code, as the member gives it.")],
     ctx: Context[Any, Any],
@@ -83,7 +83,7 @@ class ContactVouchers(Paged):
 VoucherStatus = Literal["ACTIVE", "REDEEMED", "EXPIRED", "DEACTIVATED", "INACTIVE", "LOCKED"]
 
 
-@toolset.tool(title="List contact vouchers", annotations=READ)
+@toolset.tool(title="List contact vouchers", annotations=READ, untrusted=("vouchers",))
 async def list_contact_vouchers(
     contact_uuid: ContactUuid,
     ctx: Context[Any, Any],
@@ -110,7 +110,7 @@ class VoucherRedemption(Result):
     redeemed_at: str | None = None
 
 
-@toolset.tool(title="Redeem voucher", annotations=WRITE)
+@toolset.tool(title="Redeem voucher", annotations=WRITE, untrusted=("name",))
 async def redeem_voucher(
     code: Annotated[NonEmptyText, Field(description="The voucher code.")],
     ctx: Context[Any, Any],
