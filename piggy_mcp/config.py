@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     # Hosting
     mcp_auth_tokens: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     mcp_public_url: str | None = Field(default=None, description="URL clients reach the server at, if proxied.")
+    mcp_max_connections: int = Field(default=256, ge=8, le=100_000, description="HTTP connections served at once.")
     mcp_allowed_hosts: CommaList = Field(default_factory=list)
     mcp_allowed_origins: CommaList = Field(default_factory=list)
 

@@ -14,11 +14,13 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from piggy_mcp.config import ConfigurationError, Settings
 
 log = logging.getLogger(__name__)
 
+MCP_PATH = "/mcp"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 
@@ -61,18 +63,37 @@ def _with_portless(patterns: list[str]) -> list[str]:
     return patterns + [p.removesuffix(":*") for p in patterns if p.endswith(":*")]
 
 
+class RefuseStandaloneStreams:
+    """ASGI middleware: a GET on /mcp (an older client's stream for server-initiated messages) is refused with 405.
+
+    HTTP is stateless here, so such a stream could never carry anything, yet it would hold a connection open for
+    as long as the client likes. The protocol lets a server answer 405 instead, and clients carry on without it.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"].rstrip("/") == MCP_PATH:
+            await Response(status_code=405, headers={"Allow": "POST"})(scope, receive, send)
+            return
+        await self._app(scope, receive, send)
+
+
 def build_http_app(server: MCPServer[Any], settings: Settings, host: str = "127.0.0.1") -> Starlette:
     @server.custom_route("/healthz", methods=["GET"], include_in_schema=False)  # type: ignore[untyped-decorator]
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    return server.streamable_http_app(
-        streamable_http_path="/mcp",
+    app = server.streamable_http_app(
+        streamable_http_path=MCP_PATH,
         # No per-process session state for older clients, so replicas behind one URL act as one server.
         stateless_http=True,
         transport_security=transport_security(settings, host),
         host=host,
     )
+    app.add_middleware(RefuseStandaloneStreams)
+    return app
 
 
 def serve_http(server: MCPServer[Any], settings: Settings, *, host: str, port: int) -> None:
@@ -89,6 +110,8 @@ def serve_http(server: MCPServer[Any], settings: Settings, *, host: str, port: i
         host=host,
         port=port,
         log_level="warning",
+        # Beyond this many connections and requests at once, uvicorn answers 503 instead of queueing without end.
+        limit_concurrency=settings.mcp_max_connections,
         # In-flight calls get this long to finish on SIGTERM; then the lifespan closes the Piggy client.
         timeout_graceful_shutdown=20,
     )
