@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 import respx
@@ -13,6 +15,7 @@ from mcp.server import MCPServer
 from piggy_mcp.config import Settings
 from piggy_mcp.server import build_server
 from piggy_mcp.tools.runtime import Runtime
+from tests.servers import redis_server
 
 BASE_URL = "https://api.piggy.test"
 API = BASE_URL + "/api/v3/oauth/clients"
@@ -39,6 +42,8 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: os.PathLike[str
         if name.startswith("PIGGY_"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+    # Used confirmation tokens are recorded here: never in the developer's own state directory.
+    monkeypatch.setenv("PIGGY_MCP_STATE_DIR", str(Path(tmp_path) / "state"))
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +53,7 @@ def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def make_settings(**overrides: object) -> Settings:
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "api_key": API_KEY,
         "base_url": BASE_URL,
         "mcp_signing_key": SIGNING_KEY,
@@ -85,3 +90,9 @@ async def client(server: MCPServer[Runtime]) -> AsyncIterator[Client]:
 async def legacy_client(server: MCPServer[Runtime]) -> AsyncIterator[Client]:
     async with Client(server, mode="legacy") as connected:
         yield connected
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis on a free loopback port, for the whole session."""
+    yield from redis_server(tmp_path_factory.mktemp("redis"))

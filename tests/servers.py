@@ -1,8 +1,11 @@
-"""Server processes for the tests: piggy-mcp over HTTP on a free loopback port, always stopped afterwards."""
+"""Server processes for the tests, on free loopback ports, always stopped afterwards: piggy-mcp over HTTP, and
+Debian's redis-server for the tests of what replicas share (without it they skip saying why; under CI, where
+.ci/run installs it, they fail)."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
+import redis
 
 # Generous: a loaded 2-core machine may take seconds to start Python and import the SDK.
 SESSION_DEADLINE = 90.0  # one whole client session, start to finish
@@ -104,3 +109,34 @@ def http_server(env: dict[str, str], workdir: Path, *args: str) -> Iterator[Http
         if "address already in use" not in text.lower():
             raise AssertionError(f"the HTTP server exited with {process.returncode} (attempt {attempt}):\n{text}")
     raise AssertionError("could not find a free port for the HTTP server in 3 attempts")
+
+
+REDIS_DEADLINE = 15.0  # redis-server answering PING
+
+
+def redis_server(workdir: Path) -> Iterator[str]:
+    """Runs redis-server until the generator is closed; yields its URL."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        message = "redis-server is not installed (Debian: apt-get install redis-server); these tests need a real Redis"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    port = free_port()
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    process = subprocess.Popen([*command, "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        deadline = time.monotonic() + REDIS_DEADLINE
+        while True:
+            try:
+                redis.Redis.from_url(url, socket_timeout=1).ping()
+                break
+            except redis.ConnectionError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"redis-server did not start on port {port}") from None
+                time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)

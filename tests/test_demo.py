@@ -14,11 +14,9 @@ from piggy_mcp import demo
 from piggy_mcp.demo import run_demo
 from piggy_mcp.sandbox import SEED
 from piggy_mcp.sandbox.serving import SANDBOX_NOTICE
+from tests.helpers import BEANS_BAG_COST, ONLINE_BALANCE, STORE_BALANCE
 
-STORE_BALANCE = 42 + 61 + 77  # the seeded in-store profile: floor of each purchase in euros
-ONLINE_BALANCE = 54 + 41
 MERGED = STORE_BALANCE + ONLINE_BALANCE
-BEANS_BAG = 250  # the seeded reward's cost
 
 
 @pytest.fixture(scope="module")
@@ -103,8 +101,8 @@ def test_story_4_redeems_a_reward_after_confirmation(demo_run: tuple[int, str]) 
     assert "→ verify_login_code " in story and "→ list_rewards " in story
     assert story.count("→ redeem_reward ") == 2
     assert "status: confirmation_required" in story and "status: done" in story
-    assert f"balance: {MERGED - BEANS_BAG}" in story
-    assert f"{MERGED} - {BEANS_BAG} = {MERGED - BEANS_BAG} points left" in story
+    assert f"balance: {MERGED - BEANS_BAG_COST}" in story
+    assert f"{MERGED} - {BEANS_BAG_COST} = {MERGED - BEANS_BAG_COST} points left" in story
 
 
 def test_run_demo_in_process(capsys: pytest.CaptureFixture[str]) -> None:

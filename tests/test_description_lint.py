@@ -11,7 +11,7 @@ from __future__ import annotations
 from mcp import Client
 from tdqs import lint_server, parse_tool_definitions
 
-from tests.test_tools_list import wire_tools
+from tests.helpers import wire_tools
 
 # tdqs picks shadow candidates by invocation cost alone (how much an agent must fill in); only its model-scored
 # coherence evaluation can tell whether two purposes overlap. Pairs a person checked do not overlap:

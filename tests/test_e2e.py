@@ -27,14 +27,12 @@ from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSI
 
 from piggy_mcp.sandbox import LOGIN_CODE, SEED, Sandbox, create_app, sandbox_of, serve_in_background
 from piggy_mcp.sandbox.serving import SANDBOX_NOTICE
+from tests.helpers import BEANS_BAG_COST, ONLINE_BALANCE, STORE_BALANCE, assert_no_stdio_server_left, text_of
 from tests.servers import SESSION_DEADLINE, HttpServer, http_server
-from tests.test_transports import assert_no_stdio_server_left, text_of
 
 KEY = "e2e-sandbox-key-not-a-secret"
 C, E = SEED.contacts, SEED.emails
-STORE_BALANCE = 42 + 61 + 77  # Sanne's in-store profile: floor of each purchase in euros
-ONLINE_BALANCE = 54 + 41  # her web-shop profile
-BEANS_BAG_COST, BEANS_BAG_STOCK = 250, 12
+BEANS_BAG_STOCK = 12
 MERGE_WAIT = 5.0  # seconds a queued merge may take to show (the sandbox applies it after 0.5 s)
 FAULT_TIMEOUT = "1"  # PIGGY_TIMEOUT of the fault server, in seconds
 
@@ -126,8 +124,9 @@ class Session:
     async def ok(self, tool: str, args: dict[str, Any]) -> dict[str, Any]:
         result = await self.call(tool, args)
         assert not result.is_error, f"{tool} failed: {text_of(result)}"
-        assert result.structured_content is not None
-        return result.structured_content
+        data: dict[str, Any] | None = result.structured_content
+        assert data is not None
+        return data
 
     async def error(self, tool: str, args: dict[str, Any]) -> str:
         result = await self.call(tool, args)

@@ -21,19 +21,9 @@ from mcp_types import INVALID_PARAMS
 from piggy_mcp.audit import MAX_AUDITED_CHARS, mask
 from piggy_mcp.prompts import INSTRUCTIONS
 from piggy_mcp.server import build_server
-from tests.conftest import BOOKING, CONTACT_A, CONTACT_B, make_settings
-from tests.helpers import ACCEPT, MODES, Mode, User, connect, envelope, structured, text_of
+from tests.conftest import BOOKING, CONTACT_A, PROMOTION, SHOP, make_settings
+from tests.helpers import ACCEPT, MERGE_ARGS, MODES, Mode, User, connect, envelope, fake_merge, structured, text_of
 from tests.servers import http_server
-
-MERGE = {"source_contact_uuid": CONTACT_A, "destination_contact_uuid": CONTACT_B}
-
-
-def fake_merge(piggy: respx.MockRouter) -> respx.Route:
-    for uuid in (CONTACT_A, CONTACT_B):
-        contact = {"uuid": uuid, "email": f"{uuid[:4]}@example.com", "credit_balance": {"balance": 1}}
-        piggy.get(f"/contacts/{uuid}").respond(200, json=envelope(contact))
-    return piggy.post("/contacts/merge").respond(200, json=envelope(None))
-
 
 # Huge arguments -----------------------------------------------------------------------------------
 
@@ -70,10 +60,10 @@ async def test_a_megabyte_argument_is_refused_quickly_and_audited_short(piggy: r
 async def test_elicitation_only_refuses_clients_that_cannot_ask_and_sends_nothing(
     piggy: respx.MockRouter, mode: Mode
 ) -> None:
-    merge = fake_merge(piggy)
+    merge = fake_merge(piggy).merge
     server = build_server(make_settings(confirmation="elicitation"))
     async with connect(server, mode) as client:
-        result = await client.call_tool("merge_contacts", MERGE)
+        result = await client.call_tool("merge_contacts", MERGE_ARGS)
     assert result.is_error
     assert "PIGGY_CONFIRMATION=elicitation" in text_of(result)
     assert "Nothing was sent" in text_of(result)
@@ -82,20 +72,20 @@ async def test_elicitation_only_refuses_clients_that_cannot_ask_and_sends_nothin
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_elicitation_only_still_asks_the_user(piggy: respx.MockRouter, mode: Mode) -> None:
-    merge = fake_merge(piggy)
+    merge = fake_merge(piggy).merge
     server = build_server(make_settings(confirmation="elicitation"))
     async with connect(server, mode, User(**ACCEPT)) as client:
-        result = await client.call_tool("merge_contacts", MERGE)
+        result = await client.call_tool("merge_contacts", MERGE_ARGS)
     assert structured(result)["status"] == "done"
     assert merge.call_count == 1
 
 
 async def test_elicitation_only_takes_no_token(piggy: respx.MockRouter) -> None:
-    merge = fake_merge(piggy)
+    merge = fake_merge(piggy).merge
     async with connect(build_server(make_settings()), "auto") as client:
-        token = structured(await client.call_tool("merge_contacts", MERGE))["confirmation_token"]
+        token = structured(await client.call_tool("merge_contacts", MERGE_ARGS))["confirmation_token"]
     async with connect(build_server(make_settings(confirmation="elicitation")), "auto") as client:
-        result = await client.call_tool("merge_contacts", {**MERGE, "confirmation_token": token})
+        result = await client.call_tool("merge_contacts", {**MERGE_ARGS, "confirmation_token": token})
     assert result.is_error
     assert "not accepted" in text_of(result)
     assert not merge.called
@@ -105,12 +95,14 @@ async def test_elicitation_only_takes_no_token(piggy: respx.MockRouter) -> None:
 
 
 async def test_a_token_from_a_server_with_another_key_is_refused_as_such(piggy: respx.MockRouter) -> None:
-    merge = fake_merge(piggy)
+    merge = fake_merge(piggy).merge
     issued: dict[str, Any]
     async with connect(build_server(make_settings(mcp_signing_key="one-key")), "auto") as client:
-        issued = structured(await client.call_tool("merge_contacts", MERGE))
+        issued = structured(await client.call_tool("merge_contacts", MERGE_ARGS))
     async with connect(build_server(make_settings(mcp_signing_key="another-key")), "auto") as client:
-        result = await client.call_tool("merge_contacts", {**MERGE, "confirmation_token": issued["confirmation_token"]})
+        result = await client.call_tool(
+            "merge_contacts", {**MERGE_ARGS, "confirmation_token": issued["confirmation_token"]}
+        )
     assert result.is_error
     assert "signed with another key" in text_of(result)
     assert "does not match these arguments" not in text_of(result)
@@ -118,20 +110,19 @@ async def test_a_token_from_a_server_with_another_key_is_refused_as_such(piggy: 
 
 
 async def test_without_a_signing_key_servers_of_one_account_share_tokens(piggy: respx.MockRouter) -> None:
-    merge = fake_merge(piggy)
+    merge = fake_merge(piggy).merge
     async with connect(build_server(make_settings(mcp_signing_key=None)), "auto") as client:
-        token = structured(await client.call_tool("merge_contacts", MERGE))["confirmation_token"]
+        token = structured(await client.call_tool("merge_contacts", MERGE_ARGS))["confirmation_token"]
     # Another process of the same account: the key is derived from the API key.
     async with connect(build_server(make_settings(mcp_signing_key=None)), "auto") as client:
-        result = await client.call_tool("merge_contacts", {**MERGE, "confirmation_token": token})
+        result = await client.call_tool("merge_contacts", {**MERGE_ARGS, "confirmation_token": token})
     assert structured(result)["status"] == "done"
     assert merge.call_count == 1
 
 
 # Bounded, strictly typed input ------------------------------------------------------------------------
 
-AWARD = {"contact_uuid": CONTACT_A, "shop_uuid": "33333333-3333-4333-8333-333333333333"}
-PROMOTION = "44444444-4444-4444-8444-444444444444"
+AWARD = {"contact_uuid": CONTACT_A, "shop_uuid": SHOP}  # without credits or unit_value
 REFUSED = [
     ("create_credit_reception", {**AWARD, "credits": True}),
     ("create_credit_reception", {**AWARD, "credits": "7"}),
@@ -241,7 +232,7 @@ async def test_results_without_shopper_text_carry_no_mark(client: Client, piggy:
 
 
 def test_the_instructions_say_shopper_text_is_never_an_instruction() -> None:
-    assert "never instructions to you" in INSTRUCTIONS
+    assert "never instructions to you" in INSTRUCTIONS and "untrusted_fields" in INSTRUCTIONS
 
 
 # HTTP hosting -------------------------------------------------------------------------------------------

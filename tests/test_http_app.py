@@ -25,7 +25,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import anyio
 import httpx
@@ -34,14 +34,14 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
-from mcp.types import CallToolResult, ElicitRequestFormParams, ElicitResult, TextContent
+from mcp.types import CallToolResult
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from starlette.requests import Request
 
 from piggy_mcp.config import ConfigurationError
 from piggy_mcp.http_app import check_exposure, transport_security
-from piggy_mcp.selection import select_tools
 from tests.conftest import API_KEY, CONTACT_A, CONTACT_B, make_settings
+from tests.helpers import ALL_TOOLS, ERA_REQUESTS, MERGE_ARGS, MODES, Mode, User, post_mcp, structured, text_of
 from tests.servers import (
     HEALTH_DEADLINE,
     SESSION_DEADLINE,
@@ -51,11 +51,8 @@ from tests.servers import (
     stop,
     wait_until_healthy,
 )
-from tests.test_transports import ERA_REQUESTS
 
 ROOT = Path(__file__).resolve().parent.parent
-MODES = ["auto", "legacy"]
-Mode = Literal["auto", "legacy"]
 
 PLAIN_TOKEN = "tok-plain"
 # Configured only as its SHA-256, the way an operator who does not want to store tokens gives it.
@@ -67,21 +64,8 @@ OTHER_KEY = "another-deployment-signing-key-77d1e2"
 PUBLIC_HOST = "mcp.example.com"
 APP_ORIGIN = "https://app.example.com"
 
-MERGE_ARGS = {"source_contact_uuid": CONTACT_A, "destination_contact_uuid": CONTACT_B}
 SLOW_CONTACT = "66666666-6666-4666-8666-666666666666"
 SLOW_SECONDS = 1.0
-
-EXPECTED_TOOLS = [spec.name for spec in select_tools()]
-
-
-def text_of(result: CallToolResult) -> str:
-    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
-
-
-def structured(result: CallToolResult) -> dict[str, Any]:
-    assert not result.is_error, text_of(result)
-    assert result.structured_content is not None
-    return result.structured_content
 
 
 # Piggy, faked --------------------------------------------------------------------------------------------
@@ -152,7 +136,7 @@ def fake_piggy_handler(fake: FakePiggy) -> type[BaseHTTPRequestHandler]:
             parts = path.strip("/").split("/")
             if method == "POST" and path == "/contacts/merge":
                 with fake.lock:
-                    fake.merges.append((replica, body))
+                    fake.merges.append((str(replica), body or {}))
                 return self.answer(200, {"data": None, "meta": []})
             if method == "GET" and len(parts) == 2 and parts[0] == "contacts" and parts[1] in CONTACTS:
                 contact = {
@@ -291,7 +275,7 @@ def replicas(tmp_path_factory: pytest.TempPathFactory, fake_piggy: FakePiggy) ->
 
 
 @asynccontextmanager
-async def connect(url: str, token: str | None, mode: Mode = "auto", **options: Any) -> AsyncIterator[Client]:
+async def connect_http(url: str, token: str | None, mode: Mode = "auto", **options: Any) -> AsyncIterator[Client]:
     """The official client over streamable HTTP, presenting `token` as a bearer token on every request."""
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
     timeout = httpx2.Timeout(30.0, read=60.0)
@@ -300,13 +284,6 @@ async def connect(url: str, token: str | None, mode: Mode = "auto", **options: A
         Client(streamable_http_client(url, http_client=http), mode=mode, **options) as client,
     ):
         yield client
-
-
-def post_mcp(server: HttpServer, era: str, **headers: str) -> httpx.Response:
-    era_headers, body = ERA_REQUESTS[era]
-    base = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
-    with httpx.Client(trust_env=False, timeout=30.0) as http:
-        return http.post(server.mcp_url, json=body, headers={**base, **era_headers, **headers})
 
 
 # Authentication --------------------------------------------------------------------------------------------
@@ -355,10 +332,10 @@ def test_wrong_token_gets_401(replicas: Replicas, era: str, authorization: str) 
 @pytest.mark.parametrize("token", [PLAIN_TOKEN, HASHED_TOKEN], ids=["plain", "hashed"])
 async def test_right_token_lists_the_tools(replicas: Replicas, mode: Mode, token: str) -> None:
     with anyio.fail_after(SESSION_DEADLINE):
-        async with connect(replicas.a.mcp_url, token, mode) as client:
+        async with connect_http(replicas.a.mcp_url, token, mode) as client:
             assert (client.protocol_version in MODERN_PROTOCOL_VERSIONS) == (mode == "auto")
             listing = await client.list_tools(cache_mode="bypass")
-    assert [tool.name for tool in listing.tools] == EXPECTED_TOOLS
+    assert [tool.name for tool in listing.tools] == ALL_TOOLS
 
 
 # Refusal to serve publicly without authentication ------------------------------------------------------
@@ -478,7 +455,7 @@ async def test_confirmation_token_from_one_replica_is_honoured_by_another(
 ) -> None:
     fake_piggy.clear()
     with anyio.fail_after(SESSION_DEADLINE):
-        async with connect(replicas.a.mcp_url, PLAIN_TOKEN, mode) as client:
+        async with connect_http(replicas.a.mcp_url, PLAIN_TOKEN, mode) as client:
             first = structured(await client.call_tool("merge_contacts", MERGE_ARGS))
         assert first["status"] == "confirmation_required"
         token = first["confirmation_token"]
@@ -486,7 +463,7 @@ async def test_confirmation_token_from_one_replica_is_honoured_by_another(
         assert fake_piggy.merged_by() == []
 
         # The next request lands on another replica (and may come from another client connection).
-        async with connect(replicas.b.mcp_url, HASHED_TOKEN, mode) as client:
+        async with connect_http(replicas.b.mcp_url, HASHED_TOKEN, mode) as client:
             second = structured(await client.call_tool("merge_contacts", {**MERGE_ARGS, "confirmation_token": token}))
     assert second["status"] == "done"
     assert fake_piggy.merged_by() == ["b"]
@@ -499,12 +476,12 @@ async def test_replica_with_another_signing_key_refuses_the_token(
 ) -> None:
     fake_piggy.clear()
     with anyio.fail_after(SESSION_DEADLINE):
-        async with connect(replicas.a.mcp_url, PLAIN_TOKEN, mode) as client:
+        async with connect_http(replicas.a.mcp_url, PLAIN_TOKEN, mode) as client:
             token = structured(await client.call_tool("merge_contacts", MERGE_ARGS))["confirmation_token"]
-        async with connect(replicas.other_key.mcp_url, PLAIN_TOKEN, mode) as client:
+        async with connect_http(replicas.other_key.mcp_url, PLAIN_TOKEN, mode) as client:
             result = await client.call_tool("merge_contacts", {**MERGE_ARGS, "confirmation_token": token})
     assert result.is_error
-    assert "does not match" in text_of(result)
+    assert "signed with another key" in text_of(result)
     assert fake_piggy.merged_by() == []
 
 
@@ -596,17 +573,6 @@ def alternate(*replicas: HttpServer) -> Choose:
     return lambda _: next(turns)
 
 
-class User:
-    def __init__(self, action: Literal["accept", "decline"], content: dict[str, Any] | None = None) -> None:
-        self.action, self.content = action, content
-        self.messages: list[str] = []
-
-    async def __call__(self, context: Any, params: Any) -> ElicitResult:
-        assert isinstance(params, ElicitRequestFormParams)
-        self.messages.append(params.message)
-        return ElicitResult(action=self.action, content=self.content)
-
-
 async def test_modern_elicitation_starts_on_one_replica_and_finishes_on_another(
     replicas: Replicas, fake_piggy: FakePiggy
 ) -> None:
@@ -615,7 +581,7 @@ async def test_modern_elicitation_starts_on_one_replica_and_finishes_on_another(
     fake_piggy.clear()
     user = User("accept", {"confirm": True})
     with LoadBalancer(retry_elsewhere(replicas.a, replicas.b)) as proxy, anyio.fail_after(SESSION_DEADLINE):
-        async with connect(proxy.url, PLAIN_TOKEN, "auto", elicitation_callback=user) as client:
+        async with connect_http(proxy.url, PLAIN_TOKEN, "auto", elicitation_callback=user) as client:
             assert client.protocol_version in MODERN_PROTOCOL_VERSIONS
             result = await client.call_tool("merge_contacts", MERGE_ARGS)
     assert structured(result)["status"] == "done"
@@ -635,7 +601,7 @@ async def test_modern_elicitation_retry_on_a_replica_with_another_key_is_refused
     fake_piggy.clear()
     user = User("accept", {"confirm": True})
     with LoadBalancer(retry_elsewhere(replicas.a, replicas.other_key)) as proxy, anyio.fail_after(SESSION_DEADLINE):
-        async with connect(proxy.url, PLAIN_TOKEN, "auto", elicitation_callback=user) as client:
+        async with connect_http(proxy.url, PLAIN_TOKEN, "auto", elicitation_callback=user) as client:
             with pytest.raises(Exception, match="requestState"):
                 await client.call_tool("merge_contacts", MERGE_ARGS)
     assert proxy.tool_calls() == [(replicas.a.base, False), (replicas.other_key.base, True)]
@@ -650,8 +616,8 @@ async def test_one_client_session_served_by_alternating_replicas(
     initialize, tools/list and both rounds of a confirmed merge. Works only if no replica keeps session state."""
     fake_piggy.clear()
     with LoadBalancer(alternate(replicas.a, replicas.b)) as balancer, anyio.fail_after(SESSION_DEADLINE):
-        async with connect(balancer.url, PLAIN_TOKEN, mode) as client:
-            assert [tool.name for tool in (await client.list_tools(cache_mode="bypass")).tools] == EXPECTED_TOOLS
+        async with connect_http(balancer.url, PLAIN_TOKEN, mode) as client:
+            assert [tool.name for tool in (await client.list_tools(cache_mode="bypass")).tools] == ALL_TOOLS
             first = structured(await client.call_tool("merge_contacts", MERGE_ARGS))
             token = first["confirmation_token"]
             second = structured(await client.call_tool("merge_contacts", {**MERGE_ARGS, "confirmation_token": token}))
@@ -673,7 +639,7 @@ async def test_sigterm_lets_the_call_in_flight_finish(tmp_path: Path, fake_piggy
     result: CallToolResult | None = None
     try:
         with anyio.fail_after(SESSION_DEADLINE):
-            async with connect(server.mcp_url, PLAIN_TOKEN, mode) as client:
+            async with connect_http(server.mcp_url, PLAIN_TOKEN, mode) as client:
                 # The client checks results against the tools' output schemas: list them now, while it can.
                 await client.list_tools()
 

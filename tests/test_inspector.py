@@ -24,8 +24,8 @@ import pytest
 
 from piggy_mcp.sandbox import SEED
 from piggy_mcp.sandbox.serving import SANDBOX_NOTICE
+from tests.helpers import EXPECTED_TOOLS, STORE_BALANCE
 from tests.servers import http_server
-from tests.test_tools_list import EXPECTED_TOOLS
 
 INSPECTOR = "@modelcontextprotocol/inspector@2.12.0"
 INSPECTOR_VERSION = INSPECTOR.rsplit("@", 1)[1]
@@ -34,7 +34,6 @@ ROOT = Path(__file__).resolve().parents[1]  # where node_modules/ is
 TIMEOUT = 60  # seconds, for every Inspector run
 TOOL_IS_ERROR = 5  # the Inspector's exit code when the tool returned isError
 SANNE = SEED.contacts.sanne_store
-SANNE_BALANCE = 42 + 61 + 77
 UNKNOWN_CONTACT = "0b7c1f3e-6a2d-4e59-8c41-9d2e3f4a5b6c"
 
 
@@ -160,7 +159,7 @@ def assert_lists_every_tool(run: Run) -> None:
 def assert_balance(run: Run) -> None:
     assert run.code == 0, run.stderr
     assert run.result["isError"] is False
-    assert run.result["structuredContent"] == {"contact_uuid": SANNE, "balance": SANNE_BALANCE}
+    assert run.result["structuredContent"] == {"contact_uuid": SANNE, "balance": STORE_BALANCE}
     texts = [block["text"] for block in run.result["content"]]
     assert json.loads(texts[0]) == run.result["structuredContent"]
     assert SANDBOX_NOTICE in texts  # the model is told the data is simulated

@@ -1,8 +1,15 @@
-"""tools/list as a real client sees it, in both eras: names, titles, annotations, schemas, and each tool's snapshot.
+"""tools/list as a real client sees it, in both eras: names, titles, annotations, schemas, each tool's snapshot,
+and the token budget.
 
 Each tool's listing is pinned in tests/__toolsnaps__/, so any change to what models see shows up in review. To
-accept a deliberate change, regenerate them with `UPDATE_GOLDEN=1 python -m pytest tests/test_tools_list.py` and
+accept a deliberate change, regenerate them with `UPDATE_GOLDEN=1 python -m pytest tests/test_listing.py` and
 commit the diff.
+
+The token budget is what every session pays for the tools before the user says a word. Measured as a client
+receives it, the compact JSON of the listed tools, for the default configuration and for every toolset (`all`):
+on average at most 1,000 bytes (about 250 tokens) per tool. Over it, the test names the largest tools; trim their
+wording or their output schemas (the fields an agent needs, not all Piggy returns). The means are the lean
+schemas of piggy_mcp/schema.py (tests/test_schema.py).
 """
 
 from __future__ import annotations
@@ -16,47 +23,14 @@ from typing import Any
 import pytest
 import respx
 from mcp import Client
-from mcp.types import Tool
-from pydantic import TypeAdapter, ValidationError
 
-from piggy_mcp.selection import select_tools
-from piggy_mcp.tools.args import Email, Uuid
-from tests.conftest import CONTACT_A, PROMOTION
+from piggy_mcp.server import build_server
+from tests.conftest import CONTACT_A, PROMOTION, make_settings
+from tests.helpers import EXPECTED_TOOLS, list_all_tools, wire_tools
 
-UPDATE_COMMAND = "UPDATE_GOLDEN=1 python -m pytest tests/test_tools_list.py"
+UPDATE_COMMAND = "UPDATE_GOLDEN=1 python -m pytest tests/test_listing.py"
 SNAPSHOTS = Path(__file__).with_name("__toolsnaps__")
 
-EXPECTED_TOOLS = frozenset(
-    {
-        "claim_anonymous_contact",
-        "create_contact_attribute",
-        "create_credit_reception",
-        "create_vouchers_batch",
-        "find_or_create_products",
-        "find_voucher_by_code",
-        "get_contact_auth_token",
-        "get_contact_credit_balance",
-        "list_forms",
-        "list_perks",
-        "merge_contacts",
-        "send_contact_verification_email",
-        "update_booking",
-        "verify_login_code",
-        # Member flows beyond the fourteen operations.
-        "find_contact",
-        "get_contact",
-        "update_contact",
-        "list_contact_attributes",
-        "list_loyalty_transactions",
-        "list_shops",
-        "list_rewards",
-        "redeem_reward",
-        "reverse_credit_reception",
-        "list_promotions",
-        "list_contact_vouchers",
-        "redeem_voucher",
-    }
-)
 READ_ONLY_TOOLS = frozenset(
     {
         "get_contact_auth_token",
@@ -118,24 +92,6 @@ def mcp_client(request: pytest.FixtureRequest) -> Client:
     """The in-memory official client, once per protocol era (2026-07-28 and the legacy handshake)."""
     connected: Client = request.getfixturevalue(request.param)
     return connected
-
-
-async def list_all_tools(client: Client) -> list[Tool]:
-    """Every tool, in server order, following pagination if the server uses it."""
-    tools: list[Tool] = []
-    cursor: str | None = None
-    for _ in range(50):
-        page = await client.list_tools(cursor=cursor)
-        tools.extend(page.tools)
-        cursor = page.next_cursor
-        if cursor is None:
-            return tools
-    raise AssertionError("tools/list never stopped paginating")
-
-
-async def wire_tools(client: Client) -> list[dict[str, Any]]:
-    """The listing as JSON on the wire (camelCase, unset fields left out)."""
-    return [tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in await list_all_tools(client)]
 
 
 async def tools_by_name(client: Client) -> dict[str, dict[str, Any]]:
@@ -233,26 +189,6 @@ async def test_uuid_and_email_arguments_declare_their_format(mcp_client: Client)
         assert (schema.get("type"), schema.get("format")) == ("string", "email"), f"{name}.{prop}: {schema}"
 
 
-@pytest.mark.parametrize("good", [CONTACT_A, CONTACT_A.upper(), "3f2a5c1e-8b7d-4c39-9a36-0d6f0b0c0a11"])
-def test_the_uuid_type_accepts_uuids(good: str) -> None:
-    assert TypeAdapter(Uuid).validate_python(good) == good
-
-
-@pytest.mark.parametrize(
-    "bad", ["", "not-a-uuid", CONTACT_A[:-1], CONTACT_A + "/claim", "../" + CONTACT_A, CONTACT_A.replace("-", "")]
-)
-def test_the_uuid_type_refuses_anything_else(bad: str) -> None:
-    with pytest.raises(ValidationError, match="must be a uuid"):
-        TypeAdapter(Uuid).validate_python(bad)
-
-
-@pytest.mark.parametrize("bad", ["jane", "jane@", "@example.com", "jane@example", "jane doe@example.com", "a@b@c.com"])
-def test_the_email_type_refuses_non_addresses(bad: str) -> None:
-    assert TypeAdapter(Email).validate_python("jane.doe+loyalty@example.co.uk")
-    with pytest.raises(ValidationError, match="must be an email address"):
-        TypeAdapter(Email).validate_python(bad)
-
-
 async def test_numeric_and_list_bounds(mcp_client: Client) -> None:
     tools = await tools_by_name(mcp_client)
     quantity = arg(tools["create_vouchers_batch"], "quantity")
@@ -324,7 +260,7 @@ async def test_schema_constraints_are_enforced_before_piggy_is_called(
     assert result.is_error, f"{tool} accepted {arguments}"
     text = " ".join(getattr(block, "text", "") for block in result.content)
     # Argument validation, not a failed request: an unmocked request would also be an error, but a different one.
-    assert "validation error" in text and rejected in text, text
+    assert "Invalid arguments; nothing was sent to Piggy" in text and rejected in text, text
     assert not piggy.calls, "an invalid call reached Piggy"
 
 
@@ -338,7 +274,7 @@ async def test_both_protocol_eras_list_the_same_tools(client: Client, legacy_cli
 async def test_each_tool_matches_its_snapshot(client: Client) -> None:
     """What models see of each tool is pinned in tests/__toolsnaps__/<tool>.json, so a change shows as a small diff.
 
-    To accept a deliberate change: `UPDATE_GOLDEN=1 python -m pytest tests/test_tools_list.py`, then review it.
+    To accept a deliberate change: `UPDATE_GOLDEN=1 python -m pytest tests/test_listing.py`, then review it.
     """
     listed = {tool["name"]: tool for tool in await wire_tools(client)}
     if os.environ.get("UPDATE_GOLDEN") == "1":
@@ -366,3 +302,29 @@ async def test_each_tool_matches_its_snapshot(client: Client) -> None:
 
 def _snapshot_text(tool: dict[str, Any]) -> str:
     return json.dumps(tool, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+# The token budget ------------------------------------------------------------------------------------------
+
+BUDGET_PER_TOOL = 1_000
+LARGEST_SHOWN = 5
+
+
+def compact_size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":")))
+
+
+@pytest.mark.parametrize("toolsets", [[], ["all"]], ids=["default", "all"])
+async def test_tools_list_stays_within_the_token_budget(toolsets: list[str]) -> None:
+    configuration = ",".join(toolsets) or "default"
+    async with Client(build_server(make_settings(toolsets=toolsets))) as client:
+        tools = await wire_tools(client)
+    assert tools, f"{configuration} lists no tools"
+    per_tool = compact_size(tools) / len(tools)
+    limit = BUDGET_PER_TOOL
+    largest = sorted(((compact_size(tool), tool["name"]) for tool in tools), reverse=True)[:LARGEST_SHOWN]
+    shown = "\n".join(f"    {size:6,} bytes  {name}" for size, name in largest)
+    assert per_tool <= limit, (
+        f"tools/list ({configuration}) takes {per_tool:,.0f} bytes per tool, over the budget of {limit:,}: "
+        f"{compact_size(tools):,} bytes for {len(tools)} tools. The largest:\n{shown}"
+    )

@@ -16,10 +16,7 @@ from piggy_mcp.config import Settings
 from piggy_mcp.prompts import INSTRUCTIONS, register_prompts
 from piggy_mcp.server import build_server
 from piggy_mcp.tools.runtime import Runtime
-from tests.test_tools_list import EXPECTED_TOOLS
-
-MODES = ["auto", "legacy"]
-EMAIL = "jane.doe@example.com"
+from tests.helpers import EMAIL, EXPECTED_TOOLS, MODES
 
 # Each prompt: its arguments (name -> required), sample arguments, and the tools its plan names, in order.
 PROMPTS: dict[str, tuple[dict[str, bool], dict[str, str], list[str]]] = {
@@ -151,7 +148,7 @@ def test_instructions_are_a_short_orientation() -> None:
         "irreversible and asynchronous",
     ):
         assert fact in INSTRUCTIONS, fact
-    names = set(SNAKE.findall(INSTRUCTIONS)) - {"confirmation_token", "confirmation_required"}
+    names = set(SNAKE.findall(INSTRUCTIONS)) - {"confirmation_token", "confirmation_required", "untrusted_fields"}
     assert names <= EXPECTED_TOOLS, names - EXPECTED_TOOLS
 
 

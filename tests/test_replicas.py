@@ -19,7 +19,6 @@ from mcp import Client, StdioServerParameters
 
 from piggy_mcp.sandbox import SEED, Sandbox, create_app, serve_in_background
 from tests.helpers import structured, text_of
-from tests.redis_server import redis_server
 from tests.servers import http_server
 
 C, R, S = SEED.contacts, SEED.rewards, SEED.shops
@@ -27,13 +26,8 @@ REDEEM = {"contact_uuid": C.sanne_store, "reward_uuid": R.espresso, "shop_uuid":
 SIGNING_KEY = "a-key-the-replicas-share-0123456789"
 
 
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from redis_server(tmp_path_factory.mktemp("redis"))
-
-
 @pytest.fixture
-def piggy() -> Iterator[tuple[Sandbox, str]]:
+def simulated() -> Iterator[tuple[Sandbox, str]]:
     """One simulated Piggy account over HTTP: its controller and base URL."""
     sandbox = Sandbox()
     with serve_in_background(create_app(sandbox=sandbox)) as url:
@@ -71,9 +65,9 @@ async def redeem_with(url: str, token: str) -> tuple[bool, str]:
 
 
 async def test_two_replicas_sharing_redis_redeem_a_token_once_even_at_the_same_instant(
-    piggy: tuple[Sandbox, str], redis_url: str, tmp_path: Path
+    simulated: tuple[Sandbox, str], redis_url: str, tmp_path: Path
 ) -> None:
-    sandbox, url = piggy
+    sandbox, url = simulated
     shared = env(url, tmp_path / "unused", PIGGY_MCP_SIGNING_KEY=SIGNING_KEY, PIGGY_MCP_REDIS_URL=redis_url)
     with (
         http_server({**shared, "PIGGY_MCP_STATE_DIR": str(tmp_path / "a")}, tmp_path) as a,
@@ -98,8 +92,8 @@ async def test_two_replicas_sharing_redis_redeem_a_token_once_even_at_the_same_i
     assert redemptions(sandbox) == 1
 
 
-async def test_a_restarted_server_refuses_a_used_token(piggy: tuple[Sandbox, str], tmp_path: Path) -> None:
-    sandbox, url = piggy
+async def test_a_restarted_server_refuses_a_used_token(simulated: tuple[Sandbox, str], tmp_path: Path) -> None:
+    sandbox, url = simulated
     same = env(url, tmp_path / "state")  # no signing key, no Redis: the embedded default
     with http_server(same, tmp_path) as first:
         token = await token_from(first.mcp_url)
@@ -113,9 +107,9 @@ async def test_a_restarted_server_refuses_a_used_token(piggy: tuple[Sandbox, str
 
 
 async def test_a_token_is_refused_when_the_balance_changed_since_the_user_confirmed(
-    piggy: tuple[Sandbox, str], tmp_path: Path
+    simulated: tuple[Sandbox, str], tmp_path: Path
 ) -> None:
-    sandbox, url = piggy
+    sandbox, url = simulated
     with http_server(env(url, tmp_path / "state"), tmp_path) as server:
         token = await token_from(server.mcp_url)
         async with Client(server.mcp_url, mode="legacy") as client:
@@ -129,9 +123,9 @@ async def test_a_token_is_refused_when_the_balance_changed_since_the_user_confir
 
 
 async def test_a_client_that_starts_a_process_per_call_completes_the_token_path(
-    piggy: tuple[Sandbox, str], tmp_path: Path
+    simulated: tuple[Sandbox, str], tmp_path: Path
 ) -> None:
-    sandbox, url = piggy
+    sandbox, url = simulated
     # No PIGGY_MCP_SIGNING_KEY: each process derives the same key from the account's API key.
     params = StdioServerParameters(command=sys.executable, args=["-m", "piggy_mcp"], env=env(url, tmp_path / "s"))
     async with Client(params, mode="legacy") as first:

@@ -1,10 +1,13 @@
 """The Piggy sandbox, driven through OUR client (PiggyClient + PiggyAPI), in process and over real HTTP.
 
-Endpoints api.py does not wrap yet are called with PiggyClient.get/send, as a tool would.
+PiggyAPI answers with typed records, which keep only what piggy-mcp uses: what else Piggy's answer says is
+checked on the raw answer to the same request (`Piggy.answer`). Endpoints api.py does not wrap yet are called
+with PiggyClient.get/send, as a tool would.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
 from piggy_mcp.config import Settings
 from piggy_mcp.piggy import PiggyAPI, PiggyClient
@@ -50,12 +54,31 @@ class ManualClock:
         self.now += timedelta(seconds=seconds)
 
 
+class Recording(httpx.AsyncBaseTransport):
+    """The in-process transport to the sandbox, keeping the JSON body of every answer as it came."""
+
+    def __init__(self, app: Starlette) -> None:
+        self._inner = httpx.ASGITransport(app)
+        self.bodies: list[Any] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        content = await response.aread()
+        self.bodies.append(json.loads(content) if content else None)
+        return httpx.Response(response.status_code, headers=response.headers, content=content)
+
+
 @dataclass
 class Piggy:
     api: PiggyAPI
     client: PiggyClient
     sandbox: Sandbox
     clock: ManualClock
+    recording: Recording
+
+    def answer(self) -> Any:
+        """The `data` of the last answer, raw: Piggy's own shape, beside the typed record made of it."""
+        return self.recording.bodies[-1]["data"]
 
 
 def settings(**overrides: Any) -> Settings:
@@ -68,14 +91,13 @@ def settings(**overrides: Any) -> Settings:
 async def piggy() -> AsyncIterator[Piggy]:
     clock = ManualClock()
     app = create_app(api_key=KEY, clock=clock)
-    async with PiggyClient(settings(), transport=httpx.ASGITransport(app)) as client:
-        yield Piggy(PiggyAPI(client), client, sandbox_of(app), clock)
+    recording = Recording(app)
+    async with PiggyClient(settings(), transport=recording) as client:
+        yield Piggy(PiggyAPI(client), client, sandbox_of(app), clock, recording)
 
 
 async def balance(piggy: Piggy, contact_uuid: str) -> int:
-    data = await piggy.api.get_credit_balance(contact_uuid)
-    value: int = data["balance"]
-    return value
+    return await piggy.api.get_credit_balance(contact_uuid)
 
 
 async def expect(error: type[PiggyError], code: int | None, call: Any) -> PiggyError:
@@ -106,16 +128,17 @@ async def test_seed_is_the_same_on_every_start() -> None:
 
 async def test_contact_has_piggys_shape_and_the_story_is_seeded(piggy: Piggy) -> None:
     store = await piggy.api.get_contact(C.sanne_store)
+    raw = piggy.answer()
     assert {"id", "uuid", "email", "attributes", "tier", "subscriptions", "credit_balance", "prepaid_balance",
-            "current_values", "current_display_values"} <= store.keys()  # fmt: skip
-    assert store["credit_balance"]["balance"] == SANNE_STORE_BALANCE
-    assert store["current_values"]["firstname"] == "Sanne"
-    assert store["current_values"]["is_anonymous"] is False
+            "current_values", "current_display_values"} <= raw.keys()  # fmt: skip
+    assert raw["credit_balance"]["balance"] == store.credit_balance == SANNE_STORE_BALANCE
+    assert raw["current_values"]["firstname"] == store.attributes["firstname"] == "Sanne"
+    assert raw["current_values"]["is_anonymous"] is False and store.is_anonymous is False
     online = await piggy.api.find_contact_by_email(SEED.emails.sanne_online)
-    assert online["uuid"] == C.sanne_online and online["email"] != store["email"]
-    assert (online["current_values"]["firstname"], online["current_values"]["lastname"]) == ("Sanne", "de Vries")
+    assert online.uuid == C.sanne_online and online.email != store.email
+    assert (online.attributes["firstname"], online.attributes["lastname"]) == ("Sanne", "de Vries")
     anonymous = await piggy.api.get_contact(C.anonymous)
-    assert anonymous["current_values"]["is_anonymous"] is True
+    assert anonymous.is_anonymous is True
     shops = await piggy.client.get("/shops")
     assert sorted(s["type"] for s in shops) == ["physical", "web"]
     await expect(NotFoundError, 55031, piggy.api.find_contact_by_email("nobody@example.com"))
@@ -172,18 +195,18 @@ async def test_merge_refuses_unknown_and_identical_contacts(piggy: Piggy) -> Non
 
 async def test_claim_with_a_new_email_makes_the_contact_known(piggy: Piggy) -> None:
     claimed = await piggy.api.claim_anonymous_contact(C.anonymous, "kees.dekker@example.com")
-    assert claimed["uuid"] == C.anonymous
-    assert claimed["email"] == "kees.dekker@example.com"
-    assert claimed["current_values"]["is_anonymous"] is False
-    assert claimed["credit_balance"]["balance"] == ANONYMOUS_BALANCE
+    assert claimed.uuid == C.anonymous
+    assert claimed.email == "kees.dekker@example.com"
+    assert claimed.is_anonymous is False
+    assert claimed.credit_balance == ANONYMOUS_BALANCE
     found = await piggy.api.find_contact_by_email("kees.dekker@example.com")
-    assert found["uuid"] == C.anonymous
+    assert found.uuid == C.anonymous
 
 
 async def test_claim_with_an_existing_email_merges_into_that_contact(piggy: Piggy) -> None:
     claimed = await piggy.api.claim_anonymous_contact(C.anonymous, SEED.emails.emma)
-    assert claimed["uuid"] == C.emma
-    assert claimed["credit_balance"]["balance"] == EMMA_BALANCE + ANONYMOUS_BALANCE
+    assert claimed.uuid == C.emma
+    assert claimed.credit_balance == EMMA_BALANCE + ANONYMOUS_BALANCE
     await expect(NotFoundError, 55031, piggy.api.get_contact(C.anonymous))
 
 
@@ -197,9 +220,10 @@ async def test_claim_refuses_a_contact_that_is_not_anonymous(piggy: Piggy) -> No
 
 async def test_verification_sends_then_accepts_only_the_fixed_code(piggy: Piggy) -> None:
     sent = await piggy.api.send_verification_email(SEED.emails.julia)
-    assert sent["type"] == "Success" and SEED.emails.julia in sent["message"]
+    assert piggy.answer()["type"] == "Success" and sent is not None and SEED.emails.julia in sent
     await expect(RejectedError, 13010, piggy.api.verify_login_code(SEED.emails.julia, "000000"))
-    assert await piggy.api.verify_login_code(SEED.emails.julia, LOGIN_CODE) == {"uuid": C.julia}
+    assert await piggy.api.verify_login_code(SEED.emails.julia, LOGIN_CODE) == C.julia
+    assert piggy.answer() == {"uuid": C.julia}
     # Passcodes are single use.
     await expect(RejectedError, 13010, piggy.api.verify_login_code(SEED.emails.julia, LOGIN_CODE))
     token = await piggy.api.get_contact_auth_token(C.julia)
@@ -224,16 +248,17 @@ async def test_verification_needs_a_contacts_portal() -> None:
 
 async def test_credit_reception_by_credits_and_by_unit_value(piggy: Piggy) -> None:
     by_credits = await piggy.api.create_credit_reception(C.noah, SEED.shops.store, credits=25)
-    assert by_credits["type"] == "credit_reception" and by_credits["credits"] == 25
-    assert by_credits["contact"]["credit_balance"]["balance"] == 75 + 25
+    assert piggy.answer()["type"] == "credit_reception" and by_credits.credits == 25
+    assert by_credits.balance_after == 75 + 25
     by_value = await piggy.api.create_credit_reception(C.noah, SEED.shops.web, unit_value=12.99)
-    assert by_value["credits"] == credits_for(12.99) == 12
-    assert by_value["unit_value"] == 12.99 and by_value["unit"]["name"] == "purchase_amount"
+    assert by_value.credits == credits_for(12.99) == 12
+    raw = piggy.answer()
+    assert raw["unit_value"] == 12.99 and raw["unit"]["name"] == "purchase_amount"
     assert await balance(piggy, C.noah) == 75 + 25 + 12
     listed = await piggy.client.request(
         "GET", "/loyalty-transactions", params={"contact_uuid": C.noah, "type": "credit_receptions", "limit": 2}
     )
-    assert [t["uuid"] for t in listed.data] == [by_value["uuid"], by_credits["uuid"]]
+    assert [t["uuid"] for t in listed.data] == [by_value.uuid, by_credits.uuid]
     assert listed.meta == {"page": 1, "limit": 2, "viewing_from": 1, "viewing_to": 2, "last_page": 2, "total": 3}
 
 
@@ -257,10 +282,10 @@ async def test_credit_reception_refusals(piggy: Piggy) -> None:
 
 async def test_reverse_creates_the_opposite_reception(piggy: Piggy) -> None:
     reception = await piggy.api.create_credit_reception(C.milan, SEED.shops.store, unit_value=30.5)
-    reversal = await piggy.client.send("POST", f"/credit-receptions/{reception['uuid']}/reverse")
-    assert reversal["credits"] == -30 and reversal["uuid"] != reception["uuid"]
+    reversal = await piggy.client.send("POST", f"/credit-receptions/{reception.uuid}/reverse")
+    assert reversal["credits"] == -30 and reversal["uuid"] != reception.uuid
     assert await balance(piggy, C.milan) == 15
-    await expect(InvalidInputError, 1003, piggy.client.send("POST", f"/credit-receptions/{reception['uuid']}/reverse"))
+    await expect(InvalidInputError, 1003, piggy.client.send("POST", f"/credit-receptions/{reception.uuid}/reverse"))
     await expect(NotFoundError, 1028, piggy.client.send("POST", f"/credit-receptions/{SEED.rewards.mug}/reverse"))
 
 
@@ -296,8 +321,9 @@ async def test_rewards_for_a_contact_and_reward_receptions(piggy: Piggy) -> None
 async def test_vouchers_batch_is_pending_then_findable_and_redeemable(piggy: Piggy) -> None:
     promotion = SEED.promotions.beans10
     batch = await piggy.api.create_vouchers_batch(promotion, 3)
-    assert batch["status"] == "PENDING" and batch["quantity"] == 3 and batch["type"] == "vouchers"
-    assert datetime.strptime(batch["created_at"], "%Y-%m-%d, %H:%M")
+    raw = piggy.answer()
+    assert batch.status == "PENDING" and raw["quantity"] == 3 and raw["type"] == "vouchers"
+    assert datetime.strptime(raw["created_at"], "%Y-%m-%d, %H:%M")
     before = await piggy.client.get("/vouchers", {"promotion_uuid": promotion})
     assert len(before) == 1  # the seeded one: the batch is not generated yet
     piggy.clock.advance(1)
@@ -307,7 +333,8 @@ async def test_vouchers_batch_is_pending_then_findable_and_redeemable(piggy: Pig
     assert {"current_page", "from", "last_page", "links", "path", "per_page", "to", "total"} == page.meta.keys()
     code = page.data[1]["code"]
     found = await piggy.api.find_voucher_by_code(code)
-    assert found["status"] == "ACTIVE" and found["promotion"]["uuid"] == promotion and found["contact"] is None
+    assert found.status == "ACTIVE" and found.promotion_uuid == promotion and found.contact_uuid is None
+    assert piggy.answer()["contact"] is None
 
     redeemed = await piggy.client.send("POST", "/vouchers/redeem", {"code": code, "contact_uuid": C.fleur})
     assert redeemed["status"] == "REDEEMED" and redeemed["is_redeemed"] and redeemed["contact"]["uuid"] == C.fleur
@@ -352,8 +379,8 @@ async def test_contact_attribute_creation_and_refusals(piggy: Piggy) -> None:
     await expect(InvalidInputError, 1003, piggy.api.create_contact_attribute("milk", "Milk", "colour"))
     options = [{"label": "Oat", "value": "oat"}, {"label": "Whole", "value": "whole"}]
     created = await piggy.api.create_contact_attribute("milk", "Milk", "select", "Milk of choice", options)
-    assert created["name"] == "milk" and created["type"] == "select" and created["is_piggy_defined"] is False
-    assert [o["value"] for o in created["options"]] == ["oat", "whole"]
+    assert created.name == "milk" and created.type == "select" and piggy.answer()["is_piggy_defined"] is False
+    assert [o.value for o in created.options or []] == ["oat", "whole"]
     await expect(RejectedError, 60009, piggy.api.create_contact_attribute("milk", "Milk", "text"))
     await expect(RejectedError, 60009, piggy.api.create_contact_attribute("firstname", "First", "text"))
     assert "milk" in [a["name"] for a in await piggy.client.get("/contact-attributes")]
@@ -363,22 +390,28 @@ async def test_contact_attribute_creation_and_refusals(piggy: Piggy) -> None:
 
 async def test_forms_perks_and_products(piggy: Piggy) -> None:
     assert len(await piggy.api.list_forms()) == 4
-    assert {f["uuid"] for f in await piggy.api.list_forms(status="PUBLISHED")} == {SEED.forms.join, SEED.forms.survey}
-    assert [f["uuid"] for f in await piggy.api.list_forms(status="DRAFT", form_type="PUBLIC")] == [SEED.forms.winter]
+    # Forms are typed without their uuid: which forms came back is read from the raw answer.
+    assert len(await piggy.api.list_forms(status="PUBLISHED")) == 2
+    assert {f["uuid"] for f in piggy.answer()} == {SEED.forms.join, SEED.forms.survey}
+    assert len(await piggy.api.list_forms(status="DRAFT", form_type="PUBLIC")) == 1
+    assert [f["uuid"] for f in piggy.answer()] == [SEED.forms.winter]
     await expect(InvalidInputError, 1003, piggy.api.list_forms(status="ARCHIVED"))
     perks = await piggy.api.list_perks()
-    assert all(sum(o["default"] for o in p["options"]) == 1 for p in perks)
+    assert all(sum(o.default is True for o in p.options or []) == 1 for p in perks)
 
     result = await piggy.api.find_or_create_products(
         [{"external_identifier": "SKU-MUG-01", "name": "Mug"}, {"external_identifier": "SKU-NEW-9", "name": "Tote bag"}]
     )
-    assert [(p["external_identifier"], created) for p, created in result] == [
+    assert [(p.external_identifier, p.created) for p in result] == [
         ("SKU-MUG-01", False),
         ("SKU-NEW-9", True),
     ]
-    assert result[1][0]["uuid"]
+    assert result[1].uuid
+    # The last answer was the batch's (creating SKU-NEW-9), then the catalog page that lists it.
+    as_created = next(p for p in piggy.answer() if p["external_identifier"] == "SKU-NEW-9")
     again = await piggy.api.find_or_create_products([{"external_identifier": "SKU-NEW-9", "name": "Tote bag"}])
-    assert again == [(result[1][0], False)]
+    assert again == [result[1].model_copy(update={"created": False})]
+    assert next(p for p in piggy.answer() if p["external_identifier"] == "SKU-NEW-9") == as_created
     await expect(InvalidInputError, 1003, piggy.client.get("/products", {"limit": 101}))
     duplicate = {"products": [{"external_identifier": "SKU-MUG-01", "name": "Mug"}, {"name": "No id"}]}
     error = await expect(InvalidInputError, 1003, piggy.client.send("POST", "/products/batch", duplicate))
@@ -389,9 +422,10 @@ async def test_update_booking(piggy: Piggy) -> None:
     booking = await piggy.api.update_booking(
         SEED.bookings.cupping, {"checked_in_at": "2025-06-14T14:55:00Z", "number_of_people": 5}
     )
-    assert booking["uuid"] == SEED.bookings.cupping
-    assert booking["checked_in_at"] == "2025-06-14T14:55:00+00:00" and booking["number_of_people"] == 5
-    assert booking["contact"]["uuid"] == C.julia and booking["external_id"] == "RES-2025-0612"
+    raw = piggy.answer()
+    assert booking.uuid == SEED.bookings.cupping
+    assert booking.checked_in_at == "2025-06-14T14:55:00+00:00" and raw["number_of_people"] == 5
+    assert raw["contact"]["uuid"] == C.julia and raw["external_id"] == "RES-2025-0612"
     await expect(
         InvalidInputError, 1003, piggy.api.update_booking(SEED.bookings.cupping, {"ends_at": "2025-06-14T10:00:00Z"})
     )
@@ -472,9 +506,9 @@ async def test_over_http_with_uvicorn() -> None:
     with serve_in_background(app) as base_url:
         async with PiggyClient(settings(base_url=base_url, timeout=0.3, max_attempts=1)) as client:
             api = PiggyAPI(client)
-            assert await balance(Piggy(api, client, sandbox, ManualClock()), C.emma) == EMMA_BALANCE
+            assert await api.get_credit_balance(C.emma) == EMMA_BALANCE
             reception = await api.create_credit_reception(C.emma, SEED.shops.store, unit_value=7.5)
-            assert reception["credits"] == 7
+            assert reception.credits == 7
 
             sandbox.slow(1.0, path="/shops")
             with pytest.raises(UpstreamError) as timed_out:
@@ -484,7 +518,7 @@ async def test_over_http_with_uvicorn() -> None:
             sandbox.drop(method="POST")
             with pytest.raises(OutcomeUnknownError):
                 await api.create_credit_reception(C.emma, SEED.shops.store, credits=1)
-            assert (await api.get_credit_balance(C.emma))["balance"] == EMMA_BALANCE + 7 + 1
+            assert await api.get_credit_balance(C.emma) == EMMA_BALANCE + 7 + 1
 
         async with PiggyClient(settings(base_url=base_url, api_key="wrong")) as client:
             with pytest.raises(AuthenticationError):

@@ -1,49 +1,15 @@
-"""The token budget of tools/list: what every session pays for the tools before the user says a word.
-
-Measured as a client receives it, the compact JSON of the listed tools, for the default configuration and for
-every toolset (`all`): on average at most 1,000 bytes (about 250 tokens) per tool. Over it, the test names the
-largest tools; trim their wording or their output schemas (the fields an agent needs, not all Piggy returns).
-"""
+"""Lean JSON schemas (schema.py), the means of keeping tools/list within its budget (tests/test_listing.py): a
+definition used once is written in place, recursive and shared ones stay definitions, and limits marked
+unadvertised are enforced without being advertised."""
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
+from typing import Annotated
 
 import pytest
-from mcp import Client
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from piggy_mcp.schema import inline_single_use_defs, lean_input_schema, unadvertised_limits
-from piggy_mcp.server import build_server
-from tests.conftest import make_settings
-from tests.test_tools_list import wire_tools
-
-BUDGET_PER_TOOL = 1_000
-LARGEST_SHOWN = 5
-
-
-def compact_size(value: Any) -> int:
-    return len(json.dumps(value, separators=(",", ":")))
-
-
-@pytest.mark.parametrize("toolsets", [[], ["all"]], ids=["default", "all"])
-async def test_tools_list_stays_within_the_token_budget(toolsets: list[str]) -> None:
-    configuration = ",".join(toolsets) or "default"
-    async with Client(build_server(make_settings(toolsets=toolsets))) as client:
-        tools = await wire_tools(client)
-    assert tools, f"{configuration} lists no tools"
-    per_tool = compact_size(tools) / len(tools)
-    limit = BUDGET_PER_TOOL
-    largest = sorted(((compact_size(tool), tool["name"]) for tool in tools), reverse=True)[:LARGEST_SHOWN]
-    shown = "\n".join(f"    {size:6,} bytes  {name}" for size, name in largest)
-    assert per_tool <= limit, (
-        f"tools/list ({configuration}) takes {per_tool:,.0f} bytes per tool, over the budget of {limit:,}: "
-        f"{compact_size(tools):,} bytes for {len(tools)} tools. The largest:\n{shown}"
-    )
-
-
-# The means: lean schemas (piggy_mcp/schema.py) --------------------------------------------------------------
 
 
 class Leaf(BaseModel):

@@ -1,24 +1,27 @@
-"""Tools are built at start-up through the SDK's public API (`Tool.from_function`), only those served."""
+"""Server assembly (server.py): tools are built at start-up through the SDK's public API (`Tool.from_function`),
+only those served; and one Piggy client for each run of the lifespan, opened on the first request and closed at
+the end."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 import respx
 from mcp import Client
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.tools import Tool
 
-from piggy_mcp.server import build_server
+from piggy_mcp.server import build_server, sdk_tool
 from piggy_mcp.tools.results import Result
 from piggy_mcp.tools.toolset import READ, Toolset
-from tests.conftest import CONTACT_A, make_settings
+from tests.conftest import make_settings
+from tests.helpers import ClosingMockTransport, assert_ok_balance, balance, text_of
 
 
 @pytest.fixture
-def from_function_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def from_function_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Names of the tools the SDK builds in full, in order."""
     calls: list[str] = []
     original = Tool.from_function.__func__  # type: ignore[attr-defined]
@@ -29,7 +32,9 @@ def from_function_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return built
 
     monkeypatch.setattr(Tool, "from_function", classmethod(counting))
-    return calls
+    sdk_tool.cache_clear()  # built tools are shared by every server of the process
+    yield calls
+    sdk_tool.cache_clear()
 
 
 def test_start_builds_exactly_the_served_tools_through_the_sdk(from_function_calls: list[str]) -> None:
@@ -64,3 +69,34 @@ async def test_a_new_tool_is_listed_lean_and_served(from_function_calls: list[st
     assert listed.input_schema["properties"] == {"words": {"type": "string"}}
     assert listed.output_schema == {"properties": {"said": {"type": "string"}}, "required": ["said"], "type": "object"}
     assert result.structured_content == {"said": "hello"}
+
+
+# One HTTP client per lifespan -----------------------------------------------------------------------
+
+
+async def test_the_lifespan_opens_one_client_and_closes_it() -> None:
+    transport = ClosingMockTransport()
+    async with Client(build_server(make_settings(), transport=transport)) as client:
+        for _ in range(3):
+            assert_ok_balance(await balance(client))
+        assert transport.closed == 0
+    assert len(transport.requests) == 3
+    assert transport.closed == 1
+
+
+async def test_missing_key_sends_nothing() -> None:
+    transport = ClosingMockTransport()
+    async with Client(build_server(make_settings(api_key=None), transport=transport)) as client:
+        result = await balance(client)
+    assert result.is_error
+    assert "PIGGY_API_KEY" in text_of(result)
+    assert transport.requests == []
+
+
+async def test_unused_server_opens_nothing() -> None:
+    transport = ClosingMockTransport()
+    async with Client(build_server(make_settings(), transport=transport)) as client:
+        await client.list_tools()
+    # The HTTP client is made on the first request: a server that made none has nothing to close.
+    assert transport.requests == []
+    assert transport.closed == 0

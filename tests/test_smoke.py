@@ -1,3 +1,6 @@
+"""The smallest round trip: one tool call through the official client reaches faked Piggy with the API key and
+comes back as the structured result."""
+
 import httpx
 import respx
 from mcp import Client

@@ -17,13 +17,12 @@ import httpx
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
-from mcp.types import CallToolResult
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS
 
 from tests.conftest import API_KEY, CONTACT_A
+from tests.helpers import ERA_REQUESTS, EXPECTED_TOOLS, MODES, assert_no_stdio_server_left, post_mcp, text_of
 from tests.servers import SESSION_DEADLINE, HttpServer
 from tests.servers import http_server as serve_http
-from tests.test_tools_list import EXPECTED_TOOLS
 
 UNREACHABLE = "could not be reached"  # what the model reads when Piggy is down
 
@@ -41,10 +40,6 @@ def server_env(closed_port: int, *, api_key: str | None = API_KEY) -> dict[str, 
     if api_key is not None:
         env["PIGGY_API_KEY"] = api_key
     return env
-
-
-def text_of(result: CallToolResult) -> str:
-    return " ".join(getattr(block, "text", "") for block in result.content)
 
 
 async def assert_serves_all_tools(client: Client) -> None:
@@ -65,27 +60,6 @@ async def assert_piggy_unreachable_is_a_tool_error(client: Client) -> None:
 # stdio -----------------------------------------------------------------------------------------------------
 
 
-def assert_no_stdio_server_left() -> None:
-    """After a stdio session ends, no `python -m piggy_mcp` child of this process may still run (Linux /proc)."""
-    proc = Path("/proc")
-    if not (proc / "self" / "stat").exists():
-        return
-    me = str(os.getpid())
-    survivors = []
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            # Fields after the parenthesised command name: state, ppid, ...
-            state, ppid = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except (OSError, ValueError):
-            continue  # gone meanwhile
-        if ppid == me and state != "Z" and b"piggy_mcp" in argv and b"http" not in argv:
-            survivors.append((entry.name, argv))
-    assert not survivors, f"stdio server processes still running: {survivors}"
-
-
 def stdio_params(tmp_path: Path, env: dict[str, str], *extra_args: str) -> StdioServerParameters:
     # cwd: an empty directory, so no developer .env file is read.
     return StdioServerParameters(
@@ -93,7 +67,7 @@ def stdio_params(tmp_path: Path, env: dict[str, str], *extra_args: str) -> Stdio
     )
 
 
-@pytest.mark.parametrize("mode", ["auto", "legacy"])
+@pytest.mark.parametrize("mode", MODES)
 async def test_stdio_lists_tools_and_survives_unreachable_piggy(tmp_path: Path, closed_port: int, mode: str) -> None:
     with anyio.fail_after(SESSION_DEADLINE):
         async with Client(stdio_params(tmp_path, server_env(closed_port)), mode=mode) as client:
@@ -154,7 +128,7 @@ def test_http_health_check(http_server: HttpServer) -> None:
     assert response.json() == {"status": "ok"}
 
 
-@pytest.mark.parametrize("mode", ["auto", "legacy"])
+@pytest.mark.parametrize("mode", MODES)
 async def test_http_client_lists_tools_and_gets_a_clear_error(http_server: HttpServer, mode: str) -> None:
     with anyio.fail_after(SESSION_DEADLINE):
         async with Client(http_server.mcp_url, mode=mode) as client:
@@ -167,42 +141,6 @@ async def test_http_client_lists_tools_and_gets_a_clear_error(http_server: HttpS
 
 
 # One POST per protocol era: the SDK routes them to different handlers, both of which must check Host and Origin.
-ERA_REQUESTS = {
-    "legacy": (
-        {"Mcp-Protocol-Version": "2025-11-25"},
-        {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": "2025-11-25",
-                "capabilities": {},
-                "clientInfo": {"name": "rebinding-test", "version": "0"},
-            },
-        },
-    ),
-    "modern": (
-        {"Mcp-Protocol-Version": "2026-07-28", "Mcp-Method": "server/discover"},
-        {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "server/discover",
-            "params": {
-                "_meta": {
-                    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-                    "io.modelcontextprotocol/clientCapabilities": {},
-                }
-            },
-        },
-    ),
-}
-
-
-def post_mcp(server: HttpServer, era: str, **headers: str) -> httpx.Response:
-    era_headers, body = ERA_REQUESTS[era]
-    base_headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
-    with httpx.Client(trust_env=False, timeout=30.0) as http:
-        return http.post(server.mcp_url, json=body, headers={**base_headers, **era_headers, **headers})
 
 
 @pytest.mark.parametrize("era", ERA_REQUESTS)

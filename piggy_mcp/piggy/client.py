@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, overload
 
 import anyio
 from pydantic import ValidationError
@@ -42,6 +42,10 @@ _BEARER = re.compile(r"(?i)\bbearer\s+[^\s\"',;]+")
 _SHAPING_ERRORS = (ValidationError, KeyError, TypeError, ValueError, AttributeError)
 
 T = TypeVar("T")
+
+
+def _unshaped(data: Any) -> Any:
+    return data
 
 
 @dataclass(frozen=True)
@@ -97,9 +101,13 @@ class PiggyClient:
             http, self._http = self._http, None
             await http.aclose()
 
+    @overload
+    async def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any: ...
+    @overload
+    async def get(self, path: str, params: Mapping[str, Any] | None = None, *, shape: Callable[[Any], T]) -> T: ...
     async def get(
-        self, path: str, params: Mapping[str, Any] | None = None, *, shape: Callable[[Any], T] = lambda data: data
-    ) -> T:
+        self, path: str, params: Mapping[str, Any] | None = None, *, shape: Callable[[Any], Any] = _unshaped
+    ) -> Any:
         """GET `path` and return the envelope's `data` as `shape` makes it; retried on transient failures.
 
         Parameters always travel in the query string, even where the docs list them as a body (decision D11).
@@ -114,6 +122,7 @@ class PiggyClient:
         except _SHAPING_ERRORS as exc:
             raise errors.UpstreamError(f"Piggy answered in an unexpected form ({type(exc).__name__})") from None
 
+    @overload
     async def send(
         self,
         method: str,
@@ -122,8 +131,28 @@ class PiggyClient:
         *,
         how_to_check: str | None = None,
         require_data: bool = True,
-        shape: Callable[[Any], T] = lambda data: data,
-    ) -> T:
+    ) -> Any: ...
+    @overload
+    async def send(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        how_to_check: str | None = None,
+        require_data: bool = True,
+        shape: Callable[[Any], T],
+    ) -> T: ...
+    async def send(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        how_to_check: str | None = None,
+        require_data: bool = True,
+        shape: Callable[[Any], Any] = _unshaped,
+    ) -> Any:
         """Send a write, its body as JSON (decision D22), and return the envelope's `data` as `shape` makes it.
 
         A write is repeated only when it certainly never left this process. `how_to_check` tells the

@@ -44,13 +44,12 @@ def _date_time(value: str) -> str:
     return value
 
 
-Uuid = Annotated[str, Field(max_length=36), AfterValidator(_uuid), WithJsonSchema({"type": "string", "format": "uuid"})]
+Uuid = Annotated[str, AfterValidator(_uuid), WithJsonSchema({"type": "string", "format": "uuid"})]
 EmailAddress = Annotated[
     str, Field(max_length=254), AfterValidator(_email), WithJsonSchema({"type": "string", "format": "email"})
 ]
 DateTime = Annotated[
     str,
-    Field(max_length=40),
     AfterValidator(_date_time),
     WithJsonSchema({"type": "string", "format": "date-time"}),
     Field(description="ISO 8601, UTC or with offset, e.g. 2026-12-31T23:59:00Z."),

@@ -1,4 +1,7 @@
-"""PiggyClient behaviour: error texts the model reads, retries, write safety, secrets, paths and the pool.
+"""PiggyClient (piggy/client.py): retries, write safety, the retry budget, the missing API key, secrets, what goes
+to the transport, the connection pool over real sockets, the bound on concurrent requests, and a Piggy that
+misbehaves: whole answers within a deadline, oversized answers abandoned while they stream, writes it accepted but
+answered oddly reported as applied, and secrets it echoes never shown.
 
 Piggy is faked with respx (see conftest). Where the model's view matters the tests go through the MCP tools
 with the official client; where the HTTP mechanics are the point they call PiggyClient / PiggyAPI directly.
@@ -10,8 +13,9 @@ import asyncio
 import json
 import logging
 import os
+import time
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -20,69 +24,38 @@ import httpx
 import pytest
 import respx
 from mcp import Client
-from mcp.server import MCPServer
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult
 
 import piggy_mcp.piggy.client as client_module
 from piggy_mcp import __version__
 from piggy_mcp.config import Settings
 from piggy_mcp.piggy import PiggyAPI, PiggyClient
-from piggy_mcp.piggy.client import API_PREFIX
-from piggy_mcp.piggy.errors import (
-    InvalidInputError,
-    OutcomeUnknownError,
-    PiggyError,
-    RateLimitedError,
-    UpstreamError,
-)
+from piggy_mcp.piggy.client import API_PREFIX, MAX_ANSWER_BYTES
+from piggy_mcp.piggy.errors import OutcomeUnknownError, PiggyError, RateLimitedError, UpstreamError, WriteAppliedError
 from piggy_mcp.selection import select_tools
 from piggy_mcp.server import build_server
-from piggy_mcp.tools.runtime import Runtime
-from tests.conftest import API, API_KEY, BOOKING, CONTACT_A, CONTACT_B, PROMOTION, SHOP, make_settings
+from tests.conftest import API, API_KEY, BOOKING, CONTACT_A, CONTACT_B, SIGNING_KEY, make_settings
+from tests.helpers import (
+    AWARD,
+    BALANCE_OK,
+    BALANCE_PATH,
+    RECEPTION,
+    RECEPTION_OK,
+    ClosingMockTransport,
+    assert_ok_balance,
+    award,
+    balance,
+    envelope,
+    piggy_error,
+    text_of,
+)
 
 # Marked while collecting, so anyio's plugin keeps the parameters of parametrized async tests (a marker added
 # only after collection makes anyio rebuild those items without them). Harmless under anyio_mode = "auto".
 pytestmark = pytest.mark.anyio
 
-RECEPTION = "66666666-6666-4666-8666-666666666666"
-BALANCE_PATH = f"/contacts/{CONTACT_A}/credit-balance"
-BALANCE_OK = {"data": {"balance": 49}, "meta": []}
-RECEPTION_OK = {
-    "data": {
-        "uuid": RECEPTION,
-        "credits": 10,
-        "unit_value": None,
-        "contact": {"uuid": CONTACT_A, "credit_balance": {"balance": 59}},
-    },
-    "meta": [],
-}
-AWARD = {"contact_uuid": CONTACT_A, "shop_uuid": SHOP, "credits": 10}
 # What create_credit_reception tells the model to do when the outcome of an award is unknown.
 CHECK_BALANCE_HINT = "Read the contact's credit balance or loyalty transactions"
-
-
-def piggy_error(code: int, message: str, *, status: int = 400, errors: Any = None) -> httpx.Response:
-    body: dict[str, Any] = {"message": message, "code": code, "status_code": status}
-    if errors is not None:
-        body["errors"] = errors
-    return httpx.Response(status, json=body)
-
-
-def text_of(result: CallToolResult) -> str:
-    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
-
-
-async def balance(client: Client) -> CallToolResult:
-    return await client.call_tool("get_contact_credit_balance", {"contact_uuid": CONTACT_A})
-
-
-async def award(client: Client) -> CallToolResult:
-    return await client.call_tool("create_credit_reception", dict(AWARD))
-
-
-def assert_ok_balance(result: CallToolResult) -> None:
-    assert not result.is_error, text_of(result)
-    assert result.structured_content == {"contact_uuid": CONTACT_A, "balance": 49}
 
 
 @pytest.fixture
@@ -95,7 +68,11 @@ def fake_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
     real = anyio
     fake = SimpleNamespace(
-        sleep=sleep, Semaphore=real.Semaphore, move_on_after=real.move_on_after, WouldBlock=real.WouldBlock
+        sleep=sleep,
+        Semaphore=real.Semaphore,
+        move_on_after=real.move_on_after,
+        fail_after=real.fail_after,
+        WouldBlock=real.WouldBlock,
     )
     monkeypatch.setattr(client_module, "anyio", fake)
     return slept
@@ -118,160 +95,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     return fake
 
 
-# 1. Error mapping: what the model reads -------------------------------------------------------------------
-
-
-async def test_invalid_input_1003_lists_every_field_and_its_message(client: Client, piggy: respx.MockRouter) -> None:
-    route = piggy.post("/credit-receptions").mock(
-        return_value=piggy_error(
-            1003,
-            "Invalid input",
-            errors={
-                "credits": ["The credits must be an integer.", "The credits may not be greater than 1000."],
-                "shop_uuid": "The selected shop uuid is invalid.",
-            },
-        )
-    )
-    result = await award(client)
-    text = text_of(result)
-    assert result.is_error
-    assert "1003" in text
-    assert "Invalid input" in text
-    assert "credits" in text
-    assert "The credits must be an integer." in text
-    assert "The credits may not be greater than 1000." in text
-    assert "shop_uuid" in text
-    assert "The selected shop uuid is invalid." in text
-    assert "Correct the listed fields" in text
-    assert route.call_count == 1
-
-
-async def test_contact_not_found_55031(client: Client, piggy: respx.MockRouter) -> None:
-    route = piggy.get(BALANCE_PATH).mock(return_value=piggy_error(55031, "Contact not found"))
-    result = await balance(client)
-    text = text_of(result)
-    assert result.is_error
-    assert "55031" in text
-    assert "Contact not found" in text
-    assert "Check the contact uuid" in text
-    # A definite "not found" is not transient: asking again would give the same answer.
-    assert route.call_count == 1
-
-
-async def test_no_contacts_portal_55032(client: Client, piggy: respx.MockRouter) -> None:
-    route = piggy.post("/contact-verification/send").mock(return_value=piggy_error(55032, "User app not found"))
-    result = await client.call_tool("send_contact_verification_email", {"email": "ann@example.com"})
-    text = text_of(result)
-    assert result.is_error
-    assert "55032" in text
-    assert "User app not found" in text
-    assert "no Contacts Portal configured" in text
-    assert "Next:" in text
-    assert route.call_count == 1
-
-
-async def test_http_401_tells_to_check_the_api_key_and_is_not_retried(client: Client, piggy: respx.MockRouter) -> None:
-    route = piggy.get(BALANCE_PATH).respond(401, json={"error": "invalid_token", "message": "Unauthenticated."})
-    result = await balance(client)
-    text = text_of(result)
-    assert result.is_error
-    assert "Unauthenticated." in text
-    assert "PIGGY_API_KEY" in text
-    assert "rejected the API key" in text
-    assert route.call_count == 1
-
-
-async def test_piggy_code_7011_is_an_authentication_problem(client: Client, piggy: respx.MockRouter) -> None:
-    piggy.get(BALANCE_PATH).mock(return_value=piggy_error(7011, "User has no access to this account"))
-    result = await balance(client)
-    text = text_of(result)
-    assert result.is_error
-    assert "7011" in text
-    assert "User has no access to this account" in text
-    assert "PIGGY_API_KEY" in text
-
-
-async def test_429_with_long_retry_after_returns_at_once_with_the_wait(
-    client: Client, piggy: respx.MockRouter, settings: Settings
-) -> None:
-    assert settings.max_retry_after < 120
-    route = piggy.get(BALANCE_PATH).respond(429, headers={"Retry-After": "120"}, json={"message": "Too Many Attempts."})
-    result = await balance(client)
-    text = text_of(result)
-    assert result.is_error
-    assert "rate limiting" in text
-    assert "120 seconds" in text
-    assert "Too Many Attempts." in text
-    assert route.call_count == 1
-
-
-async def test_503_is_maintenance(client: Client, piggy: respx.MockRouter, settings: Settings) -> None:
-    # The SDK treats 503 as maintenance without parsing the body; Piggy may send none.
-    route = piggy.get(BALANCE_PATH).respond(503)
-    result = await balance(client)
-    text = text_of(result)
-    assert result.is_error
-    assert "maintenance" in text
-    assert "Try again in a few minutes" in text
-    assert route.call_count == settings.max_attempts
-
-
-@pytest.mark.parametrize("status", [500, 507])
-async def test_other_5xx_is_a_clear_upstream_error(client: Client, piggy: respx.MockRouter, status: int) -> None:
-    piggy.get(BALANCE_PATH).respond(status, json={"message": "Server Error"})
-    result = await balance(client)
-    text = text_of(result)
-    assert result.is_error
-    assert "Piggy could not be reached or failed to answer" in text
-    assert "Server Error" in text
-    assert "Try again later" in text
-
-
-async def test_non_json_gateway_error_body(client: Client, piggy: respx.MockRouter, settings: Settings) -> None:
-    html = "<html><body><h1>502 Bad Gateway</h1>cloudflare</body></html>"
-    route = piggy.get(BALANCE_PATH).respond(502, text=html, headers={"Content-Type": "text/html"})
-    result = await balance(client)
-    text = text_of(result)
-    assert result.is_error
-    assert "Piggy could not be reached or failed to answer" in text
-    assert "Try again later" in text
-    assert "<html>" not in text
-    assert "Decode" not in text  # a typed error, not a parser crash
-    assert route.call_count == settings.max_attempts
-
-
-async def test_non_json_client_error_body(client: Client, piggy: respx.MockRouter) -> None:
-    route = piggy.get(BALANCE_PATH).respond(400, text="Bad Request", headers={"Content-Type": "text/plain"})
-    result = await balance(client)
-    text = text_of(result)
-    assert result.is_error
-    assert "Piggy refused the request" in text
-    assert "Next:" in text
-    assert "Decode" not in text
-    assert route.call_count == 1
-
-
-@pytest.mark.parametrize(
-    "response",
-    [
-        httpx.Response(200, json={"balance": 49}),
-        httpx.Response(200, json=[1, 2, 3]),
-        httpx.Response(200, text="OK", headers={"Content-Type": "text/plain"}),
-        httpx.Response(200),
-    ],
-    ids=["bare-object", "bare-list", "plain-text", "empty"],
-)
-async def test_2xx_without_data_envelope(client: Client, piggy: respx.MockRouter, response: httpx.Response) -> None:
-    piggy.get(BALANCE_PATH).mock(return_value=response)
-    result = await balance(client)
-    text = text_of(result)
-    assert result.is_error
-    assert "without the expected data envelope" in text
-    assert "Next:" in text
-    assert "Decode" not in text
-
-
-# 2. Retries ----------------------------------------------------------------------------------------------
+# Retries ----------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -503,7 +327,7 @@ async def test_retry_budget_caps_each_request_timeout(piggy: respx.MockRouter, c
     assert timeouts[1]["read"] == pytest.approx(2.0)
 
 
-# 3. The server keeps serving ------------------------------------------------------------------------------
+# The server keeps serving ------------------------------------------------------------------------------
 
 
 async def test_next_call_succeeds_after_get_exhausted_its_retries(
@@ -539,7 +363,7 @@ async def test_next_call_succeeds_after_failures_of_every_kind(client: Client, p
     assert second.structured_content["uuid"] == RECEPTION
 
 
-# 4. Missing API key --------------------------------------------------------------------------------------
+# Missing API key --------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("api_key", [None, ""], ids=["unset", "empty"])
@@ -558,7 +382,7 @@ async def test_missing_api_key_lists_tools_and_explains_on_call(piggy: respx.Moc
     assert len(piggy.calls) == 0
 
 
-# 5. Secret hygiene ---------------------------------------------------------------------------------------
+# Secret hygiene ---------------------------------------------------------------------------------------
 
 
 async def test_api_key_never_leaks(
@@ -648,124 +472,7 @@ async def test_api_key_never_leaks(
     assert API_KEY not in err
 
 
-def test_settings_do_not_show_the_api_key(capsys: pytest.CaptureFixture[str]) -> None:
-    settings = make_settings()
-    assert settings.api_key is not None and settings.api_key.get_secret_value() == API_KEY
-    assert API_KEY not in repr(settings)
-    assert API_KEY not in str(settings)
-    assert API_KEY not in settings.model_dump_json()
-    assert API_KEY not in repr(settings.model_dump())
-    print(settings, repr(settings))
-    assert API_KEY not in capsys.readouterr().out
-
-
-def test_settings_from_environment_do_not_show_the_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PIGGY_API_KEY", API_KEY)
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    assert settings.api_key is not None and settings.api_key.get_secret_value() == API_KEY
-    assert API_KEY not in repr(settings)
-    assert API_KEY not in str(settings)
-
-
-# 6. Path safety ------------------------------------------------------------------------------------------
-
-BAD_IDS = ["../contacts", "x/y", "..", f"{CONTACT_A}/../../shops", f"{CONTACT_A}?x=1", "%2e%2e%2f", "", " "]
-
-PATH_CALLS: dict[str, Callable[[PiggyAPI, str], Awaitable[Any]]] = {
-    "get_contact": lambda api, bad: api.get_contact(bad),
-    "get_credit_balance": lambda api, bad: api.get_credit_balance(bad),
-    "claim_anonymous_contact": lambda api, bad: api.claim_anonymous_contact(bad, "ann@example.com"),
-    "merge_contacts.source": lambda api, bad: api.merge_contacts(bad, CONTACT_B),
-    "merge_contacts.destination": lambda api, bad: api.merge_contacts(CONTACT_A, bad),
-    "get_contact_auth_token": lambda api, bad: api.get_contact_auth_token(bad),
-    "create_credit_reception.contact": lambda api, bad: api.create_credit_reception(bad, SHOP, credits=1),
-    "create_credit_reception.shop": lambda api, bad: api.create_credit_reception(CONTACT_A, bad, credits=1),
-    "create_vouchers_batch.promotion": lambda api, bad: api.create_vouchers_batch(bad, 1),
-    "create_vouchers_batch.contact": lambda api, bad: api.create_vouchers_batch(PROMOTION, 1, contact_uuid=bad or " "),
-    "update_booking": lambda api, bad: api.update_booking(bad, {"status": "confirmed"}),
-}
-
-
-@pytest.fixture
-async def piggy_api() -> AsyncIterator[PiggyAPI]:
-    async with PiggyClient(make_settings()) as piggy_client:
-        yield PiggyAPI(piggy_client)
-
-
-@pytest.mark.parametrize("bad", BAD_IDS)
-@pytest.mark.parametrize("call", list(PATH_CALLS), ids=list(PATH_CALLS))
-async def test_api_rejects_non_uuid_path_arguments(
-    piggy: respx.MockRouter, piggy_api: PiggyAPI, call: str, bad: str
-) -> None:
-    anything = piggy.route()
-    with pytest.raises(InvalidInputError) as caught:
-        await PATH_CALLS[call](piggy_api, bad)
-    assert "is not a UUID" in str(caught.value)
-    assert anything.call_count == 0
-    assert len(piggy.calls) == 0
-
-
-async def test_api_normalises_valid_uuids_in_paths(piggy: respx.MockRouter, piggy_api: PiggyAPI) -> None:
-    route = piggy.get(BALANCE_PATH).respond(200, json=BALANCE_OK)
-    assert await piggy_api.get_credit_balance(CONTACT_A.upper()) == 49
-    assert route.call_count == 1
-    assert route.calls.last.request.url.path == "/api/v3/oauth/clients" + BALANCE_PATH
-
-
-async def test_tool_rejects_path_like_uuid_without_calling_piggy(client: Client, piggy: respx.MockRouter) -> None:
-    anything = piggy.route()
-    result = await client.call_tool("get_contact_credit_balance", {"contact_uuid": "../contacts"})
-    assert result.is_error
-    assert anything.call_count == 0
-
-
-# 7. One HTTP client per lifespan -----------------------------------------------------------------------
-
-
-class _ClosingMockTransport(httpx.MockTransport):
-    """Answers every request with BALANCE_OK, records it, and counts being closed."""
-
-    def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
-        self.closed = 0
-        super().__init__(self._answer)
-
-    def _answer(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return httpx.Response(200, json=BALANCE_OK)
-
-    async def aclose(self) -> None:
-        self.closed += 1
-
-
-async def test_the_lifespan_opens_one_client_and_closes_it() -> None:
-    transport = _ClosingMockTransport()
-    async with Client(build_server(make_settings(), transport=transport)) as client:
-        for _ in range(3):
-            assert_ok_balance(await balance(client))
-        assert transport.closed == 0
-    assert len(transport.requests) == 3
-    assert transport.closed == 1
-
-
-async def test_missing_key_sends_nothing() -> None:
-    transport = _ClosingMockTransport()
-    async with Client(build_server(make_settings(api_key=None), transport=transport)) as client:
-        result = await balance(client)
-    assert result.is_error
-    assert "PIGGY_API_KEY" in text_of(result)
-    assert transport.requests == []
-
-
-async def test_unused_server_sends_nothing_and_closes_cleanly() -> None:
-    transport = _ClosingMockTransport()
-    async with Client(build_server(make_settings(), transport=transport)) as client:
-        await client.list_tools()
-    assert transport.requests == []
-    assert transport.closed == 1
-
-
-# 8. What goes to the transport ----------------------------------------------------------------------------
+# What goes to the transport ----------------------------------------------------------------------------
 
 
 async def test_request_carries_headers_query_and_body() -> None:
@@ -828,7 +535,7 @@ async def test_each_attempt_hands_its_timeout_to_the_transport(clock: FakeClock)
 
 
 async def test_leaving_the_client_closes_the_transport_and_it_sends_no_more() -> None:
-    transport = _ClosingMockTransport()
+    transport = ClosingMockTransport()
     piggy_client = PiggyClient(make_settings(), transport=transport)
     async with piggy_client:
         assert await piggy_client.get(BALANCE_PATH) == {"balance": 49}
@@ -872,7 +579,7 @@ async def test_body_broken_off_closes_the_response(method: str) -> None:
     assert all(body.closed for body in bodies)
 
 
-# 9. Over real sockets -------------------------------------------------------------------------------------
+# Over real sockets -------------------------------------------------------------------------------------
 
 
 class LocalPiggy:
@@ -974,3 +681,236 @@ async def test_a_proxy_from_the_environment_is_used(local_piggy: LocalPiggy, mon
         assert await piggy_client.get(BALANCE_PATH) == {"balance": 49}
     # A proxy is sent the absolute URL.
     assert local_piggy.request_lines == [f"GET http://api.piggy.test{API_PREFIX}{BALANCE_PATH} HTTP/1.1"]
+
+
+# The bound on concurrent requests to Piggy --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "method", "path"),
+    [
+        ("get_contact_credit_balance", {"contact_uuid": CONTACT_B}, "GET", f"/contacts/{CONTACT_B}/credit-balance"),
+        ("create_credit_reception", AWARD, "POST", "/credit-receptions"),
+    ],
+    ids=["read", "write"],
+)
+async def test_excess_calls_wait_briefly_then_fail_clearly(
+    piggy: respx.MockRouter, tool: str, arguments: dict[str, Any], method: str, path: str
+) -> None:
+    started, release = anyio.Event(), anyio.Event()
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        started.set()
+        await release.wait()
+        return httpx.Response(200, json=envelope({"balance": 7}))
+
+    held = piggy.get(f"/contacts/{CONTACT_A}/credit-balance").mock(side_effect=slow)
+    second = piggy.request(method, path).respond(200, json=envelope({**RECEPTION_OK["data"], "balance": 1}))
+    server = build_server(make_settings(max_concurrent_requests=1, queue_timeout=0.2))
+    first: CallToolResult | None = None
+
+    async def call_first(client: Client) -> None:
+        nonlocal first
+        first = await client.call_tool("get_contact_credit_balance", {"contact_uuid": CONTACT_A})
+
+    with anyio.fail_after(20):
+        async with Client(server) as client:
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(call_first, client)
+                await started.wait()
+                began = anyio.current_time()
+                busy = await client.call_tool(tool, arguments)
+                waited = anyio.current_time() - began
+                sent_while_busy = second.call_count
+                release.set()
+            # The slot is free again: the same call now goes through.
+            later = await client.call_tool(tool, arguments)
+
+    assert busy.is_error
+    assert "busy" in text_of(busy)
+    assert "Nothing was sent" in text_of(busy)
+    assert sent_while_busy == 0
+    # It waited for a slot (queue_timeout), briefly.
+    assert 0.15 <= waited < 5, waited
+    assert first is not None
+    assert not first.is_error, text_of(first)
+    assert first.structured_content == {"contact_uuid": CONTACT_A, "balance": 7}
+    assert held.call_count == 1
+    assert not later.is_error, text_of(later)
+    assert second.call_count == 1
+
+
+# Piggy misbehaving ---------------------------------------------------------------------------------------
+
+
+class Trickle:
+    """An HTTP server on 127.0.0.1 that sends its headers at once, then its body one byte every `pause` seconds."""
+
+    def __init__(self, pause: float) -> None:
+        self.pause = pause
+        self.url = ""
+        self.requests = 0
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = next(
+                (
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length")
+                ),
+                0,
+            )
+            await reader.readexactly(length)
+            self.requests += 1
+            body = json.dumps(envelope({"balance": 49})).encode()
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
+            for byte in body:
+                writer.write(bytes([byte]))
+                await writer.drain()
+                await asyncio.sleep(self.pause)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+
+@pytest.fixture
+async def trickle(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Trickle]:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    server = Trickle(pause=0.5)
+    listening = await asyncio.start_server(server.serve, "127.0.0.1", 0)
+    server.url = f"http://127.0.0.1:{listening.sockets[0].getsockname()[1]}"
+    async with listening:
+        yield server
+        listening.close()
+
+
+async def test_a_read_trickling_its_body_gives_up_at_the_deadline(trickle: Trickle) -> None:
+    settings = make_settings(base_url=trickle.url, timeout=1.0, max_attempts=1)
+    started = time.monotonic()
+    async with PiggyClient(settings) as piggy_client:
+        with pytest.raises(UpstreamError, match="did not answer in time"):
+            await piggy_client.get(BALANCE_PATH)
+    # Each byte came well within httpx's read timeout; only the whole-answer deadline ends it.
+    assert time.monotonic() - started < 3
+
+
+async def test_a_write_trickling_its_answer_is_an_unknown_outcome_at_the_deadline(trickle: Trickle) -> None:
+    settings = make_settings(base_url=trickle.url, timeout=1.0)
+    started = time.monotonic()
+    async with PiggyClient(settings) as piggy_client:
+        with pytest.raises(OutcomeUnknownError, match="did not answer in time"):
+            await piggy_client.send("POST", "/credit-receptions", AWARD, how_to_check="Read the balance first.")
+    assert time.monotonic() - started < 3
+    assert trickle.requests == 1  # not repeated
+
+
+async def test_the_deadline_leaves_the_client_usable(trickle: Trickle) -> None:
+    settings = make_settings(base_url=trickle.url, timeout=0.5, max_attempts=1)
+    async with PiggyClient(settings) as piggy_client:
+        for _ in range(2):
+            with anyio.fail_after(5), pytest.raises(UpstreamError):
+                await piggy_client.get(BALANCE_PATH)
+    assert trickle.requests == 2
+
+
+class _Endless(httpx.AsyncByteStream):
+    """A body of 1 MiB chunks that would go on for 100 MiB; counts what was read of it."""
+
+    def __init__(self) -> None:
+        self.chunks_read = 0
+        self.closed = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for _ in range(100):
+            self.chunks_read += 1
+            yield b" " * (1024 * 1024)
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.parametrize(
+    ("method", "error", "says"),
+    [
+        ("GET", UpstreamError, "larger than 4 MB"),
+        ("POST", WriteAppliedError, "most likely took effect"),
+    ],
+)
+async def test_an_oversized_answer_is_abandoned_while_it_streams(
+    method: str, error: type[Exception], says: str
+) -> None:
+    bodies: list[_Endless] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(_Endless())
+        return httpx.Response(200, stream=bodies[-1])
+
+    async with PiggyClient(make_settings(), transport=httpx.MockTransport(handler)) as piggy_client:
+        with pytest.raises(error, match=says):
+            if method == "GET":
+                await piggy_client.get(BALANCE_PATH)
+            else:
+                await piggy_client.send("POST", "/credit-receptions", AWARD)
+    (body,) = bodies  # neither is repeated
+    assert body.chunks_read <= MAX_ANSWER_BYTES // (1024 * 1024) + 1
+    assert body.closed
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"uuid": "r-1"},  # no credits
+        {"id": 7, "result": "ok"},
+        ["unexpected"],
+    ],
+    ids=["missing-field", "other-fields", "a-list"],
+)
+async def test_an_award_piggy_accepted_but_answered_oddly_says_it_was_applied(
+    client: Client, piggy: respx.MockRouter, answer: object
+) -> None:
+    route = piggy.post("/credit-receptions").respond(200, json=envelope(answer))
+    result = await client.call_tool("create_credit_reception", AWARD)
+    text = text_of(result)
+    assert result.is_error
+    assert "most likely took effect" in text
+    assert "Read the contact's credit balance" in text  # how to check
+    assert text != "Error executing tool create_credit_reception"
+    assert route.call_count == 1
+
+
+async def test_a_read_answered_oddly_is_a_clear_error(client: Client, piggy: respx.MockRouter) -> None:
+    piggy.get(BALANCE_PATH).respond(200, json=envelope({"credits": "many"}))
+    result = await client.call_tool("get_contact_credit_balance", {"contact_uuid": CONTACT_A})
+    assert result.is_error
+    assert "unexpected form" in text_of(result)
+
+
+AUTH_TOKEN = "bearer-token-of-a-client-0123456789"
+
+
+@pytest.mark.parametrize(
+    "echo",
+    [
+        f"Invalid request, headers: Authorization: Bearer {API_KEY}",
+        f"token {API_KEY} is not allowed",
+        "Authorization: bearer some-other-token-Piggy-saw",
+        f"signed with {SIGNING_KEY} and {AUTH_TOKEN}",
+    ],
+)
+async def test_secrets_piggy_echoes_never_reach_the_model(piggy: respx.MockRouter, echo: str) -> None:
+    piggy.get(BALANCE_PATH).respond(
+        400, json={"message": echo, "code": 1003, "status_code": 400, "errors": {"contact_uuid": [echo]}}
+    )
+    server = build_server(make_settings(mcp_auth_tokens=AUTH_TOKEN))
+    async with Client(server) as client:
+        result = await client.call_tool("get_contact_credit_balance", {"contact_uuid": CONTACT_A})
+    text = text_of(result)
+    assert result.is_error
+    assert "1003" in text
+    for secret in (API_KEY, SIGNING_KEY, AUTH_TOKEN, "some-other-token-Piggy-saw"):
+        assert secret not in text
+    assert "[redacted]" in text

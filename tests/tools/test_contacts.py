@@ -1,41 +1,60 @@
-"""The member-flow tools (find, correct, rewards, vouchers) send exactly the request shared/piggy-api.md §4 documents
-and shape the documented answer. Bad arguments are refused before anything reaches Piggy.
+"""The contacts tools (tools/contacts.py): find_contact, get_contact, update_contact, the verification of a member
+(send_contact_verification_email, verify_login_code, get_contact_auth_token), and the two confirmed ones,
+merge_contacts and claim_anonymous_contact.
 
-redeem_reward and reverse_credit_reception, which ask for confirmation, are covered in test_member_confirmation.py.
+Each sends exactly the request Piggy documents and shapes the documented answer; bad
+arguments are refused before anything reaches Piggy. For the confirmed tools: what the user is asked, the preview
+a client without elicitation gets, what is sent once they agreed, and what each refuses before asking anything.
+That nothing is sent before the user agreed is tests/tools/test_confirmation_contract.py's.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 import respx
 from mcp import Client
+from mcp.server import MCPServer
 
-from piggy_mcp.server import build_server
-from piggy_mcp.tools import TOOLSETS
-from tests.conftest import CONTACT_A, PROMOTION, SHOP, make_settings
-from tests.test_tools_requests import anything, assert_get, assert_write, envelope, refused, the_request
-
-REWARD = "dddddddd-0000-4000-8000-000000000001"
-REWARD_2 = "dddddddd-0000-4000-8000-000000000002"
-SHOP_2 = "33333333-3333-4333-8333-333333333334"
-RECEPTION = "66666666-6666-4666-8666-666666666666"
-VOUCHER = "88888888-8888-4888-8888-888888888888"
-EMAIL = "jane.doe@example.com"
-
-MEMBER_TOOLS = {
-    "find_contact",
-    "get_contact",
-    "update_contact",
-    "list_contact_attributes",
-    "list_loyalty_transactions",
-}
+from piggy_mcp.tools.runtime import Runtime
+from tests.conftest import CONTACT_A, CONTACT_B, PROMOTION
+from tests.helpers import (
+    ACCEPT,
+    ANONYMOUS_BALANCE,
+    ATTRIBUTES,
+    CLAIM_ARGS,
+    CLAIM_EMAIL,
+    CONTACT_NOT_FOUND,
+    DESTINATION_BALANCE,
+    DESTINATION_EMAIL,
+    EMAIL,
+    EXISTING_BALANCE,
+    HEX_UUID,
+    MERGE_ARGS,
+    MODES,
+    SOURCE_BALANCE,
+    SOURCE_EMAIL,
+    Mode,
+    User,
+    anything,
+    assert_get,
+    assert_write,
+    attribute,
+    body,
+    connect,
+    envelope,
+    fake_claim,
+    fake_merge,
+    refused,
+    structured,
+    text_of,
+    the_request,
+)
 
 
 def member_data(*, balance: int | None = 120, firstname: str = "Jane") -> dict[str, Any]:
-    """A full Contact object (§2.8): profile values mixed with system values and portal credentials."""
+    """A full Contact object: profile values mixed with system values and portal credentials."""
     return {
         "id": 101,
         "uuid": CONTACT_A,
@@ -84,90 +103,25 @@ MEMBER: dict[str, Any] = {
 }
 
 
-def attribute(name: str, kind: str = "text", **flags: Any) -> dict[str, Any]:
-    """A contact-attribute object as Piggy returns it (§2.7)."""
+def contact_data(uuid: str, email: str, balance: int, *, is_anonymous: bool) -> dict[str, Any]:
+    """A full Contact object as Piggy returns it, trimmed to realistic essentials."""
     return {
-        "id": 1,
-        "name": name,
-        "label": name.replace("_", " ").capitalize(),
-        "type": kind,
-        "field_type": kind,
-        "description": None,
-        "options": [],
-        "is_piggy_defined": flags.get("piggy", False),
-        "is_soft_read_only": flags.get("soft", False),
-        "is_hard_read_only": flags.get("hard", False),
+        "id": 101,
+        "uuid": uuid,
+        "email": email,
+        "tier": None,
+        "subscriptions": [],
+        "credit_balance": {"balance": balance, "id": 7},
+        "prepaid_balance": {"balance_in_cents": 0},
+        "current_values": {
+            "uuid": uuid,
+            "email": email,
+            "status": "ACTIVE",
+            "is_anonymous": is_anonymous,
+            "loyalty_balance": balance,
+            "created_at": "2026-01-02T10:00:00+00:00",
+        },
     }
-
-
-ATTRIBUTES = [
-    attribute("firstname", piggy=True),
-    attribute("lastname", piggy=True),
-    attribute("loyalty_balance", "number", piggy=True, hard=True),
-    # A system field whose flags Piggy left unset: still refused.
-    attribute("loyalty_last_transaction_date", "date_time", piggy=True),
-    attribute("channel", piggy=True, soft=True),
-    {
-        **attribute("fake_favourite_colour", "select"),
-        "options": [
-            {"value": "red", "label": "Red", "description": None, "media": None},
-            {"value": "blue", "label": "Blue", "description": None, "media": None},
-        ],
-    },
-]
-
-
-# Toolsets ---------------------------------------------------------------------------------------------
-
-
-# Each tool in the one toolset of its domain, in the order tools/list shows them.
-TOOLSETS_BY_DOMAIN = {
-    "contacts": [
-        "find_contact", "get_contact", "update_contact", "send_contact_verification_email", "verify_login_code",
-        "get_contact_auth_token", "merge_contacts", "claim_anonymous_contact",
-    ],
-    "attributes": ["list_contact_attributes", "create_contact_attribute"],
-    "loyalty": [
-        "get_contact_credit_balance", "create_credit_reception", "reverse_credit_reception",
-        "list_loyalty_transactions", "list_shops",
-    ],
-    "rewards": ["list_rewards", "redeem_reward"],
-    "vouchers": [
-        "list_promotions", "create_vouchers_batch", "find_voucher_by_code", "list_contact_vouchers", "redeem_voucher",
-    ],
-    "catalog": ["list_forms", "list_perks", "find_or_create_products"],
-    "bookings": ["update_booking"],
-}  # fmt: skip
-
-
-def test_toolsets_group_the_tools_by_domain() -> None:
-    assert {toolset.name: [spec.name for spec in toolset.tools] for toolset in TOOLSETS} == TOOLSETS_BY_DOMAIN
-    assert [toolset.name for toolset in TOOLSETS] == list(TOOLSETS_BY_DOMAIN)
-
-
-@pytest.mark.parametrize("toolset", ["contacts", "rewards", "vouchers"])
-async def test_an_operator_can_serve_one_toolset(toolset: str) -> None:
-    server = build_server(make_settings(toolsets=[toolset]))
-    async with Client(server) as client:
-        names = [tool.name for tool in (await client.list_tools()).tools]
-    assert names == TOOLSETS_BY_DOMAIN[toolset]
-
-
-async def test_the_old_members_toolset_serves_what_it_served_and_says_it_is_deprecated(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    server = build_server(make_settings(toolsets=["members"]))
-    async with Client(server) as client:
-        names = {tool.name for tool in (await client.list_tools()).tools}
-    assert names == MEMBER_TOOLS
-    assert any("'members' is deprecated" in record.getMessage() for record in caplog.records)
-
-
-async def test_read_only_mode_keeps_only_the_reads() -> None:
-    server = build_server(make_settings(toolsets=["members", "rewards"], read_only=True))
-    async with Client(server) as client:
-        names = {tool.name for tool in (await client.list_tools()).tools}
-    assert names == (MEMBER_TOOLS | {"list_rewards"}) - {"update_contact"}
 
 
 # find_contact / get_contact --------------------------------------------------------------------------
@@ -189,15 +143,13 @@ async def test_find_contact_never_shows_portal_credentials(client: Client, piggy
 
     result = await client.call_tool("find_contact", {"email": EMAIL})
 
-    text = " ".join(getattr(block, "text", "") for block in result.content)
+    text = text_of(result)
     for secret in ("fake-secret", "FAKE-LOGIN-CODE", "fake.example"):
         assert secret not in text
 
 
 async def test_find_contact_that_does_not_exist_says_so(client: Client, piggy: respx.MockRouter) -> None:
-    piggy.get("/contacts/find-one-by").respond(
-        400, json={"message": "Contact not found", "code": 55031, "status_code": 400}
-    )
+    piggy.get("/contacts/find-one-by").respond(400, json=CONTACT_NOT_FOUND)
 
     result = await client.call_tool("find_contact", {"email": EMAIL})
 
@@ -243,33 +195,7 @@ async def test_get_contact_refuses_a_non_uuid(client: Client, piggy: respx.MockR
     assert catch.called is False
 
 
-# list_contact_attributes / update_contact --------------------------------------------------------------
-
-
-async def test_list_contact_attributes_says_what_is_writable(client: Client, piggy: respx.MockRouter) -> None:
-    route = piggy.get("/contact-attributes").respond(200, json=envelope(ATTRIBUTES))
-
-    result = await client.call_tool("list_contact_attributes", {})
-
-    assert result.is_error is False
-    assert_get(the_request(route), "/contact-attributes")
-    data = result.structured_content
-    assert data is not None
-    assert [(a["name"], a["writable"]) for a in data["attributes"]] == [
-        ("firstname", True),
-        ("lastname", True),
-        ("loyalty_balance", False),
-        ("loyalty_last_transaction_date", False),
-        ("channel", False),
-        ("fake_favourite_colour", True),
-    ]
-    assert data["attributes"][0] == {
-        "name": "firstname",
-        "label": "Firstname",
-        "type": "text",
-        "writable": True,
-    }
-    assert data["attributes"][-1]["options"] == [{"value": "red", "label": "Red"}, {"value": "blue", "label": "Blue"}]
+# update_contact --------------------------------------------------------------------------------------
 
 
 async def test_update_contact_checks_the_names_then_puts_the_attributes(
@@ -336,338 +262,424 @@ async def test_update_contact_refuses_an_empty_change_before_reading_anything(
     assert catch.called is False
 
 
-# list_loyalty_transactions ---------------------------------------------------------------------------
+# send_contact_verification_email -----------------------------------------------------------
 
 
-def transaction(uuid: str, kind: str, credits: int) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "type": kind,
-        "uuid": uuid,
-        "credits": credits,
-        "created_at": "2026-01-02T10:00:00+00:00",
-        "shop": {"id": 3, "uuid": SHOP, "name": "Fake Test Shop", "type": "web"},
-        "contact": {"uuid": CONTACT_A, "email": EMAIL},
-    }
-    if kind == "credit_reception":
-        item["unit_value"] = 10.4
-    else:
-        item["title"] = "Free coffee"
-    return item
-
-
-async def test_list_loyalty_transactions_sends_every_filter_and_says_there_is_more(
-    client: Client, piggy: respx.MockRouter
-) -> None:
-    items = [transaction(RECEPTION, "credit_reception", 10), transaction(REWARD, "reward_reception", -50)]
-    meta = {"page": 2, "limit": 2, "viewing_from": 3, "viewing_to": 4, "last_page": 3, "total": 6}
-    route = piggy.get("/loyalty-transactions").respond(200, json=envelope(items, meta=meta))
-
-    result = await client.call_tool(
-        "list_loyalty_transactions", {"contact_uuid": CONTACT_A, "type": "credit_receptions", "page": 2, "limit": 2}
+async def test_send_contact_verification_email_posts_the_email(client: Client, piggy: respx.MockRouter) -> None:
+    message = (
+        "An email containing a link to verify your email has been sent to jane.doe@example.com. "
+        "Please check your spam / junk as well."
     )
+    route = piggy.post("/contact-verification/send").respond(
+        200, json=envelope({"type": "Success", "message": message})
+    )
+
+    result = await client.call_tool("send_contact_verification_email", {"email": "jane.doe@example.com"})
 
     assert result.is_error is False
-    assert_get(
-        the_request(route),
-        "/loyalty-transactions",
-        [("contact_uuid", CONTACT_A), ("limit", "2"), ("page", "2"), ("type", "credit_receptions")],
-    )
-    assert result.structured_content == {
-        "total": 6,
-        "has_more": True,
-        "next_page": 3,
-        "transactions": [
-            {
-                "type": "credit_reception",
-                "uuid": RECEPTION,
-                "credits": 10,
-                "created_at": "2026-01-02T10:00:00+00:00",
-                "unit_value": 10.4,
-            },
-            {
-                "type": "reward_reception",
-                "uuid": REWARD,
-                "credits": -50,
-                "created_at": "2026-01-02T10:00:00+00:00",
-                "title": "Free coffee",
-            },
-        ],
-    }
+    assert_write(the_request(route), "POST", "/contact-verification/send", {"email": "jane.doe@example.com"})
+    assert result.structured_content == {"message": message}
 
 
-async def test_list_loyalty_transactions_sends_only_what_was_given(client: Client, piggy: respx.MockRouter) -> None:
-    meta = {"page": 1, "limit": 10, "viewing_from": 1, "viewing_to": 1, "last_page": 1, "total": 1}
-    route = piggy.get("/loyalty-transactions").respond(
-        200, json=envelope([transaction(RECEPTION, "credit_reception", 10)], meta=meta)
-    )
+async def test_send_contact_verification_email_refuses_a_bad_email(client: Client, piggy: respx.MockRouter) -> None:
+    catch = anything(piggy)
 
-    result = await client.call_tool("list_loyalty_transactions", {"contact_uuid": CONTACT_A})
+    result = await client.call_tool("send_contact_verification_email", {"email": "not-an-email"})
 
-    assert_get(the_request(route), "/loyalty-transactions", [("contact_uuid", CONTACT_A)])
-    data = result.structured_content
-    assert data is not None
-    assert (data["total"], data["has_more"]) == (1, False)
-    assert "next_page" not in data
+    refused(result, "email", "must be an email address")
+    assert catch.called is False
+    assert len(piggy.calls) == 0
 
 
-@pytest.mark.parametrize(("count", "more"), [(10, True), (9, False)])
-async def test_without_pagination_meta_a_full_page_suggests_more(
-    client: Client, piggy: respx.MockRouter, count: int, more: bool
-) -> None:
-    items = [transaction(f"66666666-6666-4666-8666-6666666666{i:02d}", "credit_reception", 1) for i in range(count)]
-    piggy.get("/loyalty-transactions").respond(200, json=envelope(items))
-
-    result = await client.call_tool("list_loyalty_transactions", {"contact_uuid": CONTACT_A})
-
-    data = result.structured_content
-    assert data is not None
-    assert data["has_more"] is more
-    assert "total" not in data
-    if more:
-        assert data["next_page"] == 2
-    else:
-        assert "next_page" not in data
+# verify_login_code --------------------------------------------------------------------
 
 
-# list_shops / list_rewards / list_promotions ------------------------------------------------------------
+async def test_verify_login_code_posts_email_and_code(client: Client, piggy: respx.MockRouter) -> None:
+    route = piggy.post("/contact-verification/verify").respond(200, json=envelope({"uuid": CONTACT_A}, meta={}))
 
-
-async def test_list_shops(client: Client, piggy: respx.MockRouter) -> None:
-    shops = [
-        {"id": 3, "uuid": SHOP, "name": "Fake Test Shop", "type": "physical", "reference": "FAKE-1"},
-        {"id": 4, "uuid": SHOP_2, "name": "Fake Web Shop", "type": "web", "reference": None, "address": {}},
-    ]
-    route = piggy.get("/shops").respond(200, json=envelope(shops))
-
-    result = await client.call_tool("list_shops", {})
-
-    assert result.is_error is False
-    assert_get(the_request(route), "/shops")
-    assert result.structured_content == {
-        "shops": [
-            {"uuid": SHOP, "name": "Fake Test Shop", "type": "physical", "reference": "FAKE-1"},
-            {"uuid": SHOP_2, "name": "Fake Web Shop", "type": "web"},
-        ]
-    }
-
-
-def reward_data(uuid: str, title: str, cost: int) -> dict[str, Any]:
-    return {
-        "uuid": uuid,
-        "id": 9,
-        "title": title,
-        "description": "Fake reward",
-        "required_credits": cost,
-        "reward_type": "DIGITAL",
-        "type": "digital_reward",
-        "is_active": True,
-        "media": {"type": "image", "value": "https://fake.example/img.png"},
-        "pre_redeemable": False,
-        "expiration_duration": None,
-        "stock": None,
-        "cost_price": 100,
-    }
-
-
-async def test_list_rewards_for_a_contact_in_a_shop(client: Client, piggy: respx.MockRouter) -> None:
-    route = piggy.get("/rewards").respond(200, json=envelope([reward_data(REWARD, "Free coffee", 50)]))
-
-    result = await client.call_tool("list_rewards", {"contact_uuid": CONTACT_A, "shop_uuid": SHOP})
-
-    assert result.is_error is False
-    assert_get(the_request(route), "/rewards", [("contact_uuid", CONTACT_A), ("shop_uuid", SHOP)])
-    assert result.structured_content == {
-        "rewards": [
-            {
-                "uuid": REWARD,
-                "title": "Free coffee",
-                "description": "Fake reward",
-                "required_credits": 50,
-                "reward_type": "DIGITAL",
-                "is_active": True,
-            }
-        ]
-    }
-
-
-async def test_list_rewards_without_filters(client: Client, piggy: respx.MockRouter) -> None:
-    route = piggy.get("/rewards").respond(200, json=envelope([]))
-
-    result = await client.call_tool("list_rewards", {})
-
-    assert_get(the_request(route), "/rewards")
-    assert result.structured_content == {"rewards": []}
-
-
-async def test_list_promotions(client: Client, piggy: respx.MockRouter) -> None:
-    promotion = {
-        "uuid": PROMOTION,
-        "name": "Fake 10% off",
-        "description": "Test promotion",
-        "voucher_limit": 500,
-        "limit_per_contact": 1,
-        "expiration_duration": 2592000,
-        "type": "SINGLE_USE",
-        "redemptions_per_voucher": 1,
-        "attributes": {},
-    }
-    route = piggy.get("/promotions").respond(200, json=envelope([promotion]))
-
-    result = await client.call_tool("list_promotions", {})
-
-    assert result.is_error is False
-    assert_get(the_request(route), "/promotions")
-    assert result.structured_content == {
-        "promotions": [
-            {
-                "uuid": PROMOTION,
-                "name": "Fake 10% off",
-                "description": "Test promotion",
-                "type": "SINGLE_USE",
-                "voucher_limit": 500,
-                "limit_per_contact": 1,
-                "expiration_duration": 2592000,
-            }
-        ]
-    }
-
-
-# list_contact_vouchers / redeem_voucher -------------------------------------------------------------------
-
-
-def voucher_data(status: str = "ACTIVE") -> dict[str, Any]:
-    """The documented Voucher object (§2.9)."""
-    return {
-        "uuid": VOUCHER,
-        "code": "FAKE-CODE-1",
-        "status": status,
-        "name": "Fake 10% off",
-        "description": "Test voucher",
-        "expiration_date": "2026-12-31T23:59:00+00:00",
-        "activation_date": "2026-01-01T00:00:00+00:00",
-        "redeemed_at": "2026-02-01T12:00:00+00:00" if status == "REDEEMED" else None,
-        "is_redeemed": status == "REDEEMED",
-        "attributes": {},
-        "contact": {"uuid": CONTACT_A, "email": EMAIL},
-        "promotion": {"uuid": PROMOTION, "name": "Fake 10% off", "description": "x", "voucher_limit": 500},
-    }
-
-
-async def test_list_contact_vouchers_sends_every_filter(client: Client, piggy: respx.MockRouter) -> None:
-    # Style B pagination (Laravel), with per_page as a string.
-    meta = {
-        "current_page": 1,
-        "from": 1,
-        "last_page": 2,
-        "links": [],
-        "path": "x",
-        "per_page": "1",
-        "to": 1,
-        "total": 2,
-    }
-    route = piggy.get("/vouchers").respond(200, json=envelope([voucher_data()], meta=meta))
-
-    result = await client.call_tool(
-        "list_contact_vouchers",
-        {"contact_uuid": CONTACT_A, "status": "ACTIVE", "promotion_uuid": PROMOTION, "page": 1, "limit": 1},
-    )
-
-    assert result.is_error is False
-    assert_get(
-        the_request(route),
-        "/vouchers",
-        [
-            ("contact_uuid", CONTACT_A),
-            ("limit", "1"),
-            ("page", "1"),
-            ("promotion_uuid", PROMOTION),
-            ("status", "ACTIVE"),
-        ],
-    )
-    assert result.structured_content == {
-        "total": 2,
-        "has_more": True,
-        "next_page": 2,
-        "vouchers": [
-            {
-                "code": "FAKE-CODE-1",
-                "status": "ACTIVE",
-                "name": "Fake 10% off",
-                "expiration_date": "2026-12-31T23:59:00+00:00",
-            }
-        ],
-    }
-
-
-async def test_list_contact_vouchers_sends_only_the_contact(client: Client, piggy: respx.MockRouter) -> None:
-    meta = {"current_page": 1, "last_page": 1, "per_page": "30", "total": 0}
-    route = piggy.get("/vouchers").respond(200, json=envelope([], meta=meta))
-
-    result = await client.call_tool("list_contact_vouchers", {"contact_uuid": CONTACT_A})
-
-    assert_get(the_request(route), "/vouchers", [("contact_uuid", CONTACT_A)])
-    assert result.structured_content == {"total": 0, "has_more": False, "vouchers": []}
-
-
-async def test_redeem_voucher_posts_code_contact_and_shop(client: Client, piggy: respx.MockRouter) -> None:
-    route = piggy.post("/vouchers/redeem").respond(200, json=envelope(voucher_data("REDEEMED")))
-
-    result = await client.call_tool(
-        "redeem_voucher", {"code": "FAKE-CODE-1", "contact_uuid": CONTACT_A, "shop_uuid": SHOP}
-    )
+    result = await client.call_tool("verify_login_code", {"email": "jane.doe@example.com", "code": "FAKE-123456"})
 
     assert result.is_error is False
     assert_write(
         the_request(route),
         "POST",
-        "/vouchers/redeem",
-        {"code": "FAKE-CODE-1", "contact_uuid": CONTACT_A, "shop_uuid": SHOP},
+        "/contact-verification/verify",
+        {"email": "jane.doe@example.com", "code": "FAKE-123456"},
     )
-    assert result.structured_content == {
-        "code": "FAKE-CODE-1",
-        "status": "REDEEMED",
-        "name": "Fake 10% off",
-        "redeemed_at": "2026-02-01T12:00:00+00:00",
-    }
+    assert result.structured_content == {"uuid": CONTACT_A}
 
 
-async def test_redeem_voucher_sends_only_the_code_and_survives_an_undocumented_answer(
-    client: Client, piggy: respx.MockRouter
-) -> None:
-    # Piggy documents no answer for a redemption: whatever 2xx comes back, the redemption happened.
-    route = piggy.post("/vouchers/redeem").respond(200, json={"data": None, "meta": []})
-
-    result = await client.call_tool("redeem_voucher", {"code": "FAKE-CODE-1"})
-
-    assert result.is_error is False
-    assert_write(the_request(route), "POST", "/vouchers/redeem", {"code": "FAKE-CODE-1"})
-    assert result.structured_content == {"code": "FAKE-CODE-1"}
-
-
-async def test_redeem_voucher_already_redeemed_is_piggys_refusal(client: Client, piggy: respx.MockRouter) -> None:
-    route = piggy.post("/vouchers/redeem").respond(
-        400, json={"message": "Voucher code has already been redeemed", "code": 80005, "status_code": 400}
-    )
-
-    result = await client.call_tool("redeem_voucher", {"code": "FAKE-CODE-1"})
-
-    refused(result, "80005", "already been redeemed")
-    assert route.call_count == 1
-
-
-async def test_redeem_voucher_with_unknown_outcome_is_not_repeated(client: Client, piggy: respx.MockRouter) -> None:
-    route = piggy.post("/vouchers/redeem").mock(side_effect=httpx.ReadTimeout("fake timeout"))
-
-    result = await client.call_tool("redeem_voucher", {"code": "FAKE-CODE-1"})
-
-    refused(result, "unknown whether it took effect", "Find the voucher by its code")
-    assert route.call_count == 1
-
-
-async def test_redeem_voucher_refuses_a_bad_shop_uuid(client: Client, piggy: respx.MockRouter) -> None:
+async def test_verify_login_code_refuses_a_bad_email(client: Client, piggy: respx.MockRouter) -> None:
     catch = anything(piggy)
 
-    result = await client.call_tool("redeem_voucher", {"code": "FAKE-CODE-1", "shop_uuid": "shop-1"})
+    result = await client.call_tool("verify_login_code", {"email": "jane.doe@@example", "code": "FAKE-123456"})
 
-    refused(result, "shop_uuid", "must be a uuid")
+    refused(result, "email", "must be an email address")
+    assert catch.called is False
+
+
+# get_contact_auth_token -----------------------------------------------------------------------
+
+
+async def test_get_contact_auth_token_reads_the_documented_object(client: Client, piggy: respx.MockRouter) -> None:
+    route = piggy.get(f"/contact-verification/auth-token/{CONTACT_A}").respond(
+        200, json=envelope({"auth_token": "fake-encrypted-token-abc"})
+    )
+
+    result = await client.call_tool("get_contact_auth_token", {"contact_uuid": CONTACT_A})
+
+    assert result.is_error is False
+    assert_get(the_request(route), f"/contact-verification/auth-token/{CONTACT_A}")
+    assert result.structured_content == {"auth_token": "fake-encrypted-token-abc"}
+
+
+async def test_get_contact_auth_token_reads_a_bare_string(client: Client, piggy: respx.MockRouter) -> None:
+    route = piggy.get(f"/contact-verification/auth-token/{CONTACT_A}").respond(
+        200, json=envelope("fake-encrypted-token-xyz")
+    )
+
+    result = await client.call_tool("get_contact_auth_token", {"contact_uuid": CONTACT_A})
+
+    assert result.is_error is False
+    assert_get(the_request(route), f"/contact-verification/auth-token/{CONTACT_A}")
+    assert result.structured_content == {"auth_token": "fake-encrypted-token-xyz"}
+
+
+async def test_get_contact_auth_token_refuses_a_non_uuid(client: Client, piggy: respx.MockRouter) -> None:
+    catch = anything(piggy)
+
+    result = await client.call_tool("get_contact_auth_token", {"contact_uuid": "../contacts/merge"})
+
+    refused(result, "contact_uuid", "must be a uuid")
+    assert catch.called is False
+
+
+# merge_contacts ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_merge_accepted_through_elicitation_sends_once(
+    server: MCPServer[Runtime], piggy: respx.MockRouter, mode: Mode
+) -> None:
+    routes = fake_merge(piggy)
+    user = User(**ACCEPT, probe=lambda: routes.merge.called)
+    async with connect(server, mode, user) as client:
+        result = await client.call_tool("merge_contacts", MERGE_ARGS)
+
+    data = structured(result)
+    assert data["status"] == "done"
+    assert "asynchronous" in data["message"]
+    assert "confirmation_token" not in data
+
+    # The user was asked exactly once, about what is really at stake, before anything was sent.
+    assert len(user.messages) == 1
+    message = user.messages[0]
+    for fact in (SOURCE_EMAIL, DESTINATION_EMAIL, str(SOURCE_BALANCE), str(DESTINATION_BALANCE)):
+        assert fact in message
+    assert message.index(SOURCE_EMAIL) < message.index(DESTINATION_EMAIL)
+    assert user.probed == [False]
+    schema = user.schemas[0]
+    assert schema["properties"]["confirm"]["type"] == "boolean"
+    assert routes.source.called and routes.destination.called
+
+    assert routes.merge.call_count == 1
+    assert body(routes.merge) == MERGE_ARGS
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_merge_without_elicitation_round_trips_through_a_token(
+    server: MCPServer[Runtime], piggy: respx.MockRouter, mode: Mode
+) -> None:
+    routes = fake_merge(piggy)
+    async with connect(server, mode) as client:
+        first = await client.call_tool("merge_contacts", MERGE_ARGS)
+
+        pending = structured(first)
+        assert pending["status"] == "confirmation_required"
+        assert "Nothing was sent" in pending["message"]
+        assert pending["expires_in_seconds"] == 600
+        token = pending["confirmation_token"]
+        assert isinstance(token, str) and token
+        # The preview is the text an elicitation would show: both contacts, source first.
+        preview = pending["preview"]
+        assert f"{SOURCE_EMAIL} (uuid {CONTACT_A}, {SOURCE_BALANCE} credits) INTO" in preview
+        assert f"INTO {DESTINATION_EMAIL} (uuid {CONTACT_B}, {DESTINATION_BALANCE} credits)" in preview
+        assert "cannot be undone" in preview
+        # The same facts reach a model that reads only the text content.
+        assert token in text_of(first)
+        assert SOURCE_EMAIL in text_of(first)
+        assert routes.source.called and routes.destination.called
+        assert not routes.merge.called
+
+        second = await client.call_tool("merge_contacts", {**MERGE_ARGS, "confirmation_token": token})
+
+    done = structured(second)
+    assert done["status"] == "done"
+    assert "asynchronous" in done["message"]
+    assert "confirmation_token" not in done
+    assert routes.merge.call_count == 1
+    assert body(routes.merge) == MERGE_ARGS
+
+
+async def test_merge_contacts_after_confirmation_posts_the_merge(client: Client, piggy: respx.MockRouter) -> None:
+    source = piggy.get(f"/contacts/{CONTACT_A}").respond(
+        200, json=envelope(contact_data(CONTACT_A, "old.jane@example.com", 12, is_anonymous=False))
+    )
+    destination = piggy.get(f"/contacts/{CONTACT_B}").respond(
+        200, json=envelope(contact_data(CONTACT_B, "jane.doe@example.com", 30, is_anonymous=False))
+    )
+    merge = piggy.post("/contacts/merge").respond(200, json=envelope(None))
+    args = {"source_contact_uuid": CONTACT_A, "destination_contact_uuid": CONTACT_B}
+
+    first = await client.call_tool("merge_contacts", args)
+
+    assert first.is_error is False
+    assert first.structured_content is not None
+    assert first.structured_content["status"] == "confirmation_required"
+    assert source.call_count == 1 and destination.call_count == 1
+    assert merge.called is False
+
+    token = first.structured_content["confirmation_token"]
+    second = await client.call_tool("merge_contacts", {**args, "confirmation_token": token})
+
+    assert second.is_error is False
+    assert_write(
+        the_request(merge),
+        "POST",
+        "/contacts/merge",
+        {"source_contact_uuid": CONTACT_A, "destination_contact_uuid": CONTACT_B},
+    )
+    # The two preview reads, the same two again right before sending (the state the user confirmed), the merge.
+    assert len(piggy.calls) == 5
+    assert piggy.calls[-1].request.method == "POST"
+    assert second.structured_content is not None
+    assert second.structured_content["status"] == "done"
+    assert "confirmation_token" not in second.structured_content
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_merge_preview_failure_asks_nothing_and_sends_nothing(
+    server: MCPServer[Runtime], piggy: respx.MockRouter, mode: Mode
+) -> None:
+    routes = fake_merge(piggy)
+    piggy.get(f"/contacts/{CONTACT_B}").respond(400, json=CONTACT_NOT_FOUND)
+    user = User(**ACCEPT)
+    async with connect(server, mode, user) as client:
+        result = await client.call_tool("merge_contacts", MERGE_ARGS)
+
+    assert result.is_error
+    assert "55031" in text_of(result)
+    assert user.messages == []
+    assert not routes.merge.called
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_merge_of_a_contact_into_itself_is_refused(
+    server: MCPServer[Runtime], piggy: respx.MockRouter, mode: Mode
+) -> None:
+    merge = piggy.post("/contacts/merge").respond(200, json=envelope(None))
+    user = User(**ACCEPT)
+    async with connect(server, mode, user) as client:
+        result = await client.call_tool(
+            "merge_contacts", {"source_contact_uuid": HEX_UUID, "destination_contact_uuid": HEX_UUID.upper()}
+        )
+    assert result.is_error
+    assert "same contact" in text_of(result)
+    assert user.messages == []
+    assert not merge.called
+
+
+async def test_merge_contacts_refuses_the_same_contact_twice(client: Client, piggy: respx.MockRouter) -> None:
+    catch = anything(piggy)
+    lettered = "abcdef12-3456-4789-8abc-def123456789"
+
+    same = await client.call_tool(
+        "merge_contacts", {"source_contact_uuid": CONTACT_A, "destination_contact_uuid": CONTACT_A}
+    )
+    same_other_case = await client.call_tool(
+        "merge_contacts", {"source_contact_uuid": lettered, "destination_contact_uuid": lettered.upper()}
+    )
+
+    refused(same, "same contact")
+    refused(same_other_case, "same contact")
+    assert catch.called is False
+
+
+async def test_merge_contacts_refuses_a_non_uuid(client: Client, piggy: respx.MockRouter) -> None:
+    catch = anything(piggy)
+
+    result = await client.call_tool(
+        "merge_contacts", {"source_contact_uuid": "jane", "destination_contact_uuid": CONTACT_B}
+    )
+
+    refused(result, "source_contact_uuid", "must be a uuid")
+    assert catch.called is False
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_token_for_other_arguments_is_refused(
+    server: MCPServer[Runtime], piggy: respx.MockRouter, mode: Mode
+) -> None:
+    routes = fake_merge(piggy)
+    async with connect(server, mode) as client:
+        token = structured(await client.call_tool("merge_contacts", MERGE_ARGS))["confirmation_token"]
+        # The model swaps source and destination: the token was not issued for that merge.
+        swapped = {"source_contact_uuid": CONTACT_B, "destination_contact_uuid": CONTACT_A}
+        result = await client.call_tool("merge_contacts", {**swapped, "confirmation_token": token})
+    assert result.is_error
+    assert "does not match" in text_of(result)
+    assert "Nothing was sent" in text_of(result)
+    assert not routes.merge.called
+
+
+# claim_anonymous_contact ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_claim_accepted_through_elicitation_sends_once(
+    server: MCPServer[Runtime], piggy: respx.MockRouter, mode: Mode
+) -> None:
+    routes = fake_claim(piggy, existing=True)
+    user = User(**ACCEPT, probe=lambda: routes.claim.called)
+    async with connect(server, mode, user) as client:
+        result = await client.call_tool("claim_anonymous_contact", CLAIM_ARGS)
+
+    data = structured(result)
+    assert data["status"] == "done"
+    assert data["contact"] == {"uuid": CONTACT_A, "credit_balance": ANONYMOUS_BALANCE}
+
+    assert len(user.messages) == 1
+    message = user.messages[0]
+    # The anonymous contact, the email, and the existing contact it will be merged with.
+    for fact in (CONTACT_A, CLAIM_EMAIL, CONTACT_B, str(ANONYMOUS_BALANCE), str(EXISTING_BALANCE)):
+        assert fact in message
+    assert "MERGE" in message
+    assert user.probed == [False]
+    assert routes.anonymous.called and routes.find.called
+
+    assert routes.claim.call_count == 1
+    assert body(routes.claim) == {"email": CLAIM_EMAIL}
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_claim_without_existing_contact_says_so_in_the_question(
+    server: MCPServer[Runtime], piggy: respx.MockRouter, mode: Mode
+) -> None:
+    routes = fake_claim(piggy, existing=False)
+    user = User(**ACCEPT, probe=lambda: routes.claim.called)
+    async with connect(server, mode, user) as client:
+        result = await client.call_tool("claim_anonymous_contact", CLAIM_ARGS)
+
+    assert structured(result)["status"] == "done"
+    assert len(user.messages) == 1
+    message = user.messages[0]
+    assert CONTACT_A in message
+    assert CLAIM_EMAIL in message
+    assert "no contact has it" in message
+    assert "MERGE" not in message
+    assert user.probed == [False]
+    assert routes.find.called
+    assert routes.claim.call_count == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("existing", [True, False], ids=["existing-contact", "new-email"])
+async def test_claim_without_elicitation_round_trips_through_a_token(
+    server: MCPServer[Runtime], piggy: respx.MockRouter, mode: Mode, existing: bool
+) -> None:
+    routes = fake_claim(piggy, existing=existing)
+    async with connect(server, mode) as client:
+        first = await client.call_tool("claim_anonymous_contact", CLAIM_ARGS)
+
+        pending = structured(first)
+        assert pending["status"] == "confirmation_required"
+        assert pending["expires_in_seconds"] == 600
+        token = pending["confirmation_token"]
+        preview = pending["preview"]
+        assert CONTACT_A in preview and CLAIM_EMAIL in preview
+        if existing:
+            assert f"uuid {CONTACT_A}, {ANONYMOUS_BALANCE} credits" in preview
+            assert f"uuid {CONTACT_B}, {EXISTING_BALANCE} credits" in preview
+            assert "MERGE" in preview
+        else:
+            assert "no contact has it yet" in preview and "MERGE" not in preview
+        assert routes.find.called
+        assert not routes.claim.called
+
+        second = await client.call_tool("claim_anonymous_contact", {**CLAIM_ARGS, "confirmation_token": token})
+
+    done = structured(second)
+    assert done["status"] == "done"
+    assert done["contact"]["uuid"] == CONTACT_A
+    assert routes.claim.call_count == 1
+    assert body(routes.claim) == {"email": CLAIM_EMAIL}
+
+
+async def test_claim_anonymous_contact_after_confirmation_puts_the_email(
+    client: Client, piggy: respx.MockRouter
+) -> None:
+    email = "jane.doe@example.com"
+    anonymous = piggy.get(f"/contacts/{CONTACT_A}").respond(
+        200, json=envelope(contact_data(CONTACT_A, "anon-0001@anonymous.example.com", 8, is_anonymous=True))
+    )
+    lookup = piggy.get("/contacts/find-one-by").respond(400, json=CONTACT_NOT_FOUND)
+    claim = piggy.put(f"/contacts/{CONTACT_A}/claim").respond(
+        200, json=envelope(contact_data(CONTACT_A, email, 8, is_anonymous=False))
+    )
+    args = {"anonymous_contact_uuid": CONTACT_A, "email": email}
+
+    first = await client.call_tool("claim_anonymous_contact", args)
+
+    assert first.is_error is False
+    assert first.structured_content is not None
+    assert first.structured_content["status"] == "confirmation_required"
+    assert anonymous.call_count == 1
+    assert_get(the_request(lookup), "/contacts/find-one-by", [("email", email)])
+    assert claim.called is False
+
+    token = first.structured_content["confirmation_token"]
+    second = await client.call_tool("claim_anonymous_contact", {**args, "confirmation_token": token})
+
+    assert second.is_error is False
+    assert_write(the_request(claim), "PUT", f"/contacts/{CONTACT_A}/claim", {"email": email})
+    # The two preview reads, the same two again right before sending (the state the user confirmed), the claim.
+    assert len(piggy.calls) == 5
+    assert piggy.calls[-1].request.method == "PUT"
+    assert second.structured_content is not None
+    assert second.structured_content["status"] == "done"
+    assert second.structured_content["contact"] == {"uuid": CONTACT_A, "credit_balance": 8}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("elicits", [True, False], ids=["elicitation", "no-elicitation"])
+async def test_claim_of_a_contact_that_is_not_anonymous_is_refused_before_anything_is_sent(
+    server: MCPServer[Runtime], piggy: respx.MockRouter, mode: Mode, elicits: bool
+) -> None:
+    routes = fake_claim(piggy, anonymous=False)
+    user = User(**ACCEPT) if elicits else None
+    async with connect(server, mode, user) as client:
+        result = await client.call_tool("claim_anonymous_contact", CLAIM_ARGS)
+
+    assert result.is_error
+    text = text_of(result)
+    assert "not anonymous" in text
+    assert "Nothing was sent" in text
+    assert "confirmation_token" not in text
+    assert user is None or user.messages == []
+    assert routes.anonymous.called
+    assert not routes.claim.called
+
+
+async def test_claim_anonymous_contact_refuses_bad_arguments(client: Client, piggy: respx.MockRouter) -> None:
+    catch = anything(piggy)
+
+    bad_email = await client.call_tool(
+        "claim_anonymous_contact", {"anonymous_contact_uuid": CONTACT_A, "email": "jane.doe"}
+    )
+    bad_uuid = await client.call_tool(
+        "claim_anonymous_contact", {"anonymous_contact_uuid": "anon-1", "email": "jane.doe@example.com"}
+    )
+
+    refused(bad_email, "email", "must be an email address")
+    refused(bad_uuid, "anonymous_contact_uuid", "must be a uuid")
     assert catch.called is False

@@ -1,0 +1,587 @@
+"""Helpers that several test modules share.
+
+The sandbox's seeded balances; Piggy's answers, and fakes of the reads behind each confirmed tool's preview; what
+a request to Piggy carried; what a tool result says; confirming clients in both protocol eras; the tools as served
+and listed; the PiggyClient's everyday calls; and raw HTTP requests to a served /mcp endpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+import respx
+from mcp import Client
+from mcp.server import MCPServer
+from mcp.types import CallToolResult, ElicitRequestFormParams, ElicitResult, TextContent, Tool
+
+from piggy_mcp.tools import TOOLSETS, ToolSpec
+from piggy_mcp.tools.runtime import Runtime
+from tests.conftest import API, API_KEY, CONTACT_A, CONTACT_B, SHOP
+from tests.servers import HttpServer
+
+# The two protocol eras: "auto" speaks 2026-07-28 to an in-process server (input-required results and
+# retries), "legacy" the initialize handshake with a mid-call elicitation/create request.
+MODES = ["auto", "legacy"]
+Mode = Literal["auto", "legacy"]
+
+# Obviously fake identifiers and addresses, beside those in conftest.
+EMAIL = "jane.doe@example.com"
+SHOP_2 = "33333333-3333-4333-8333-333333333334"
+RECEPTION = "66666666-6666-4666-8666-666666666666"
+REVERSAL = "66666666-6666-4666-8666-777777777777"
+REWARD = "dddddddd-0000-4000-8000-000000000001"
+# A uuid with hex letters, so that its upper-case spelling is a different string.
+HEX_UUID = "abcdef01-2345-4678-89ab-cdef01234567"
+
+
+# The sandbox's seeded account, as the stories see it (piggy_mcp/sandbox/seed.py).
+STORE_BALANCE = 42 + 61 + 77  # Sanne's in-store profile: floor of each purchase in euros
+ONLINE_BALANCE = 54 + 41  # her web-shop profile
+BEANS_BAG_COST = 250  # the seeded reward's cost
+
+
+# Piggy's answers ------------------------------------------------------------------------------------------
+
+
+def envelope(data: Any, meta: Any = None) -> dict[str, Any]:
+    """Piggy's success body; `meta` is usually an empty list."""
+    return {"data": data, "meta": [] if meta is None else meta}
+
+
+# Piggy's error body for a contact it does not know.
+CONTACT_NOT_FOUND: dict[str, Any] = {"message": "Contact not found", "code": 55031, "status_code": 400}
+
+
+def piggy_error(code: int, message: str, *, status: int = 400, errors: Any = None) -> httpx.Response:
+    """Piggy's error answer: its code and message, and the invalid fields when there are some."""
+    content: dict[str, Any] = {"message": message, "code": code, "status_code": status}
+    if errors is not None:
+        content["errors"] = errors
+    return httpx.Response(status, json=content)
+
+
+def contact(uuid: str, email: str | None, balance: int, *, anonymous: bool = False) -> dict[str, Any]:
+    """A Contact object as Piggy returns it, with what a confirmation preview reads of it."""
+    return {
+        "uuid": uuid,
+        "email": email,
+        "credit_balance": {"balance": balance, "id": 1},
+        "current_values": {"is_anonymous": anonymous},
+    }
+
+
+def attribute(name: str, kind: str = "text", **flags: Any) -> dict[str, Any]:
+    """A contact-attribute object as Piggy returns it; flags: piggy, soft, hard (read-only)."""
+    return {
+        "id": 1,
+        "name": name,
+        "label": name.replace("_", " ").capitalize(),
+        "type": kind,
+        "field_type": kind,
+        "description": None,
+        "options": [],
+        "is_piggy_defined": flags.get("piggy", False),
+        "is_soft_read_only": flags.get("soft", False),
+        "is_hard_read_only": flags.get("hard", False),
+    }
+
+
+# The contact attributes of the faked account: Piggy's own, read-only ones, and a custom select.
+ATTRIBUTES = [
+    attribute("firstname", piggy=True),
+    attribute("lastname", piggy=True),
+    attribute("loyalty_balance", "number", piggy=True, hard=True),
+    # A system field whose flags Piggy left unset: still refused.
+    attribute("loyalty_last_transaction_date", "date_time", piggy=True),
+    attribute("channel", piggy=True, soft=True),
+    {
+        **attribute("fake_favourite_colour", "select"),
+        "options": [
+            {"value": "red", "label": "Red", "description": None, "media": None},
+            {"value": "blue", "label": "Blue", "description": None, "media": None},
+        ],
+    },
+]
+
+
+def page_meta(page: int, last_page: int) -> dict[str, Any]:
+    """Style-A pagination meta of a listing with 100 items per page."""
+    return {"page": page, "limit": 100, "last_page": last_page, "total": last_page * 100}
+
+
+# Piggy faked for each confirmed tool: the reads its preview makes, and its write ---------------------------
+
+SOURCE_EMAIL = "old.address@example.com"
+SOURCE_BALANCE = 49
+DESTINATION_EMAIL = EMAIL
+DESTINATION_BALANCE = 120
+MERGE_ARGS = {"source_contact_uuid": CONTACT_A, "destination_contact_uuid": CONTACT_B}
+
+
+@dataclass
+class MergeRoutes:
+    source: respx.Route
+    destination: respx.Route
+    merge: respx.Route
+
+
+def fake_merge(piggy: respx.MockRouter) -> MergeRoutes:
+    """Piggy for merge_contacts(MERGE_ARGS): both contacts, then the merge."""
+    return MergeRoutes(
+        source=piggy.get(f"/contacts/{CONTACT_A}").respond(
+            200, json=envelope(contact(CONTACT_A, SOURCE_EMAIL, SOURCE_BALANCE))
+        ),
+        destination=piggy.get(f"/contacts/{CONTACT_B}").respond(
+            200, json=envelope(contact(CONTACT_B, DESTINATION_EMAIL, DESTINATION_BALANCE))
+        ),
+        # Piggy documents no body for a merge.
+        merge=piggy.post("/contacts/merge").respond(200, json=envelope(None)),
+    )
+
+
+CLAIM_EMAIL = EMAIL
+ANONYMOUS_BALANCE = 35
+EXISTING_BALANCE = 120
+CLAIM_ARGS = {"anonymous_contact_uuid": CONTACT_A, "email": CLAIM_EMAIL}
+
+
+@dataclass
+class ClaimRoutes:
+    anonymous: respx.Route
+    find: respx.Route
+    claim: respx.Route
+
+
+def fake_claim(piggy: respx.MockRouter, *, existing: bool = True, anonymous: bool = True) -> ClaimRoutes:
+    """Piggy for claim_anonymous_contact(CLAIM_ARGS): the anonymous contact (or, with `anonymous=False`, a known
+    one), the contact that already has the email (`existing`) or none, then the claim."""
+    find = piggy.get("/contacts/find-one-by", params={"email": CLAIM_EMAIL})
+    if existing:
+        find.respond(200, json=envelope(contact(CONTACT_B, CLAIM_EMAIL, EXISTING_BALANCE)))
+    else:
+        find.respond(400, json=CONTACT_NOT_FOUND)
+    claimed = contact(CONTACT_A, CLAIM_EMAIL, ANONYMOUS_BALANCE, anonymous=False)
+    return ClaimRoutes(
+        anonymous=piggy.get(f"/contacts/{CONTACT_A}").respond(
+            200,
+            json=envelope(
+                contact(CONTACT_A, None if anonymous else "known@example.com", ANONYMOUS_BALANCE, anonymous=anonymous)
+            ),
+        ),
+        find=find,
+        claim=piggy.put(f"/contacts/{CONTACT_A}/claim").respond(200, json=envelope(claimed)),
+    )
+
+
+BALANCE = 120  # the member's credits, for a redemption or a reversal
+REWARD_TITLE = "Free coffee"
+COST = 50
+RECEPTION_CREDITS = 30
+REDEEM_ARGS = {"contact_uuid": CONTACT_A, "reward_uuid": REWARD, "shop_uuid": SHOP}
+REVERSE_ARGS = {"credit_reception_uuid": RECEPTION, "contact_uuid": CONTACT_A}
+
+
+def reward(*, cost: int = COST, active: bool = True) -> dict[str, Any]:
+    """The reward REWARD as Piggy returns it."""
+    return {
+        "uuid": REWARD,
+        "id": 9,
+        "title": REWARD_TITLE,
+        "description": "Fake reward",
+        "required_credits": cost,
+        "reward_type": "DIGITAL",
+        "is_active": active,
+        "stock": None,
+    }
+
+
+def reward_reception() -> dict[str, Any]:
+    """The documented reward-reception answer."""
+    return {
+        "type": "digital_reward_reception",
+        "uuid": RECEPTION,
+        "title": REWARD_TITLE,
+        "credits": -COST,
+        "contact": {"uuid": CONTACT_A, "credit_balance": {"id": 7, "balance": BALANCE - COST}},
+        "shop": {"uuid": SHOP, "name": "Fake Test Shop"},
+        "reward": reward(),
+        "expires_at": "2026-12-31T23:59:00+00:00",
+        "has_been_collected": False,
+        "digital_reward_code": "FAKE-DRC-0001",
+    }
+
+
+def credit_reception(uuid: str, credits: int) -> dict[str, Any]:
+    """A credit reception as it appears among a contact's loyalty transactions."""
+    return {
+        "type": "credit_reception",
+        "uuid": uuid,
+        "credits": credits,
+        "created_at": "2026-01-02T10:00:00+00:00",
+        "unit_value": 10.4,
+        "shop": {"uuid": SHOP, "name": "Fake Test Shop"},
+    }
+
+
+@dataclass
+class RedeemRoutes:
+    contact: respx.Route
+    reward: respx.Route
+    redeem: respx.Route
+
+
+@dataclass
+class ReverseRoutes:
+    contact: respx.Route
+    transactions: respx.Route
+    reverse: respx.Route
+
+
+def fake_redeem(piggy: respx.MockRouter, *, balance: int = BALANCE, **reward_kwargs: Any) -> RedeemRoutes:
+    """Piggy for redeem_reward(REDEEM_ARGS): the member, the reward, then the reward reception."""
+    return RedeemRoutes(
+        contact=piggy.get(f"/contacts/{CONTACT_A}").respond(200, json=envelope(contact(CONTACT_A, EMAIL, balance))),
+        reward=piggy.get(f"/rewards/{REWARD}").respond(200, json=envelope(reward(**reward_kwargs))),
+        redeem=piggy.post("/reward-receptions").respond(200, json=envelope(reward_reception())),
+    )
+
+
+def fake_reverse(piggy: respx.MockRouter, *, credits: int = RECEPTION_CREDITS) -> ReverseRoutes:
+    """Piggy for reverse_credit_reception(REVERSE_ARGS): the member, their credit receptions (RECEPTION among
+    them, on the only page), then the reversal."""
+    others = [credit_reception(f"66666666-6666-4666-8666-0000000000{i:02d}", 5) for i in range(3)]
+    reversal = {
+        **credit_reception(REVERSAL, -credits),
+        "contact": {"uuid": CONTACT_A, "credit_balance": {"id": 7, "balance": BALANCE - credits}},
+    }
+    return ReverseRoutes(
+        contact=piggy.get(f"/contacts/{CONTACT_A}").respond(200, json=envelope(contact(CONTACT_A, EMAIL, BALANCE))),
+        transactions=piggy.get("/loyalty-transactions").respond(
+            200, json={"data": [*others, credit_reception(RECEPTION, credits)], "meta": page_meta(1, 1)}
+        ),
+        reverse=piggy.post(f"/credit-receptions/{RECEPTION}/reverse").respond(200, json=envelope(reversal)),
+    )
+
+
+# What Piggy was sent -----------------------------------------------------------------------------------------
+
+PREFIX = httpx.URL(API).path  # Piggy's API prefix: the paths below are relative to it
+
+
+def body(route: respx.Route) -> Any:
+    """The JSON body of the last request `route` saw."""
+    request: httpx.Request = route.calls.last.request
+    return json.loads(request.content)
+
+
+def the_request(route: respx.Route) -> httpx.Request:
+    """The one request a route received, after checking it carried the API key."""
+    assert route.call_count == 1, f"expected exactly one request, got {route.call_count}"
+    request: httpx.Request = route.calls.last.request
+    assert request.headers["Authorization"] == f"Bearer {API_KEY}"
+    return request
+
+
+def query(request: httpx.Request) -> list[tuple[str, str]]:
+    return sorted(request.url.params.multi_items())
+
+
+def json_body(request: httpx.Request) -> Any:
+    assert request.headers["Content-Type"] == "application/json"
+    return json.loads(request.content)
+
+
+def assert_get(request: httpx.Request, path: str, params: list[tuple[str, str]] | None = None) -> None:
+    """A GET to `path` (relative to the API prefix) with exactly `params` in the query string and no body."""
+    assert request.method == "GET"
+    assert request.url.path == PREFIX + path
+    assert query(request) == sorted(params or [])
+    assert request.content == b""
+
+
+def assert_write(request: httpx.Request, method: str, path: str, sent: dict[str, Any]) -> None:
+    """A write to `path` with exactly `sent` as JSON body and nothing in the query string."""
+    assert request.method == method
+    assert request.url.path == PREFIX + path
+    assert query(request) == []
+    assert json_body(request) == sent
+
+
+def anything(piggy: respx.MockRouter) -> respx.Route:
+    """A route that catches every request, so a test can prove that none was sent."""
+    return piggy.route().respond(500, json={"message": "must not be called", "code": 1, "status_code": 500})
+
+
+# What a tool result says ---------------------------------------------------------------------------------------
+
+
+def text_of(result: CallToolResult) -> str:
+    """The text a model reads of a result."""
+    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
+
+
+def structured(result: CallToolResult) -> dict[str, Any]:
+    """The structured content of a successful result."""
+    assert not result.is_error, text_of(result)
+    data: dict[str, Any] | None = result.structured_content
+    assert data is not None
+    return data
+
+
+def refused(result: CallToolResult, *fragments: str) -> None:
+    """The call is a tool error whose text names what is wrong."""
+    assert result.is_error is True
+    text = text_of(result)
+    for fragment in fragments:
+        assert fragment in text, f"{fragment!r} not in {text!r}"
+
+
+# Clients that confirm --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class User:
+    """An elicitation callback: records what the user was shown and answers as told.
+
+    `probe` runs when the question is shown, to record the state of the world at that moment (was the
+    write already sent?).
+    """
+
+    action: Literal["accept", "decline", "cancel"]
+    content: dict[str, Any] | None = None
+    probe: Callable[[], Any] | None = None
+    messages: list[str] = field(default_factory=list)
+    schemas: list[dict[str, Any]] = field(default_factory=list)
+    probed: list[Any] = field(default_factory=list)
+
+    async def __call__(self, context: Any, params: Any) -> ElicitResult:
+        assert isinstance(params, ElicitRequestFormParams)
+        self.messages.append(params.message)
+        self.schemas.append(params.requested_schema)
+        if self.probe is not None:
+            self.probed.append(self.probe())
+        return ElicitResult(action=self.action, content=self.content)
+
+
+# How a User answers: User(**ACCEPT), ...
+ACCEPT: dict[str, Any] = {"action": "accept", "content": {"confirm": True}}
+ACCEPT_UNTICKED: dict[str, Any] = {"action": "accept", "content": {"confirm": False}}
+DECLINE: dict[str, Any] = {"action": "decline"}
+CANCEL: dict[str, Any] = {"action": "cancel"}
+
+
+@asynccontextmanager
+async def connect(server: MCPServer[Runtime], mode: Mode, user: User | None = None) -> AsyncIterator[Client]:
+    """The official client in one protocol era, answering elicitations as `user` (none: no elicitation)."""
+    async with Client(server, mode=mode, elicitation_callback=user) as connected:
+        # Each mode really speaks its era.
+        assert (connected.protocol_version >= "2026-07-28") == (mode == "auto"), connected.protocol_version
+        yield connected
+
+
+# The tools ---------------------------------------------------------------------------------------------------------
+
+EXPECTED_TOOLS = frozenset(
+    {
+        "claim_anonymous_contact",
+        "create_contact_attribute",
+        "create_credit_reception",
+        "create_vouchers_batch",
+        "find_or_create_products",
+        "find_voucher_by_code",
+        "get_contact_auth_token",
+        "get_contact_credit_balance",
+        "list_forms",
+        "list_perks",
+        "merge_contacts",
+        "send_contact_verification_email",
+        "update_booking",
+        "verify_login_code",
+        # Member flows beyond the fourteen operations.
+        "find_contact",
+        "get_contact",
+        "update_contact",
+        "list_contact_attributes",
+        "list_loyalty_transactions",
+        "list_shops",
+        "list_rewards",
+        "redeem_reward",
+        "reverse_credit_reception",
+        "list_promotions",
+        "list_contact_vouchers",
+        "redeem_voucher",
+    }
+)
+
+# Each tool in the one toolset of its domain, in the order tools/list shows them.
+TOOLSETS_BY_DOMAIN = {
+    "contacts": [
+        "find_contact", "get_contact", "update_contact", "send_contact_verification_email", "verify_login_code",
+        "get_contact_auth_token", "merge_contacts", "claim_anonymous_contact",
+    ],
+    "attributes": ["list_contact_attributes", "create_contact_attribute"],
+    "loyalty": [
+        "get_contact_credit_balance", "create_credit_reception", "reverse_credit_reception",
+        "list_loyalty_transactions", "list_shops",
+    ],
+    "rewards": ["list_rewards", "redeem_reward"],
+    "vouchers": [
+        "list_promotions", "create_vouchers_batch", "find_voucher_by_code", "list_contact_vouchers", "redeem_voucher",
+    ],
+    "catalog": ["list_forms", "list_perks", "find_or_create_products"],
+    "bookings": ["update_booking"],
+}  # fmt: skip
+
+# The same, computed from `piggy_mcp.tools.TOOLSETS`, so that adding tools does not break the tests using them.
+ALL_SPECS: list[ToolSpec] = [spec for toolset in TOOLSETS for spec in toolset.tools]
+ALL_TOOLS = [spec.name for spec in ALL_SPECS]
+READ_TOOLS = [spec.name for spec in ALL_SPECS if spec.read_only]
+WRITE_TOOLS = [spec.name for spec in ALL_SPECS if not spec.read_only]
+TOOLSET_NAMES = [toolset.name for toolset in TOOLSETS]
+TOOLSET_OF = {spec.name: spec.toolset for spec in ALL_SPECS}
+
+
+def in_order(names: set[str] | Sequence[str]) -> list[str]:
+    """`names` in the order tools/list must show them: the order of TOOLSETS."""
+    wanted = set(names)
+    return [name for name in ALL_TOOLS if name in wanted]
+
+
+def tools_of(*toolsets: str) -> list[str]:
+    """The tools of `toolsets`, in the order of TOOLSETS."""
+    return [spec.name for spec in ALL_SPECS if spec.toolset in toolsets]
+
+
+async def list_all_tools(client: Client) -> list[Tool]:
+    """Every tool, in server order, following pagination if the server uses it."""
+    tools: list[Tool] = []
+    cursor: str | None = None
+    for _ in range(50):
+        page = await client.list_tools(cursor=cursor)
+        tools.extend(page.tools)
+        cursor = page.next_cursor
+        if cursor is None:
+            return tools
+    raise AssertionError("tools/list never stopped paginating")
+
+
+async def wire_tools(client: Client) -> list[dict[str, Any]]:
+    """The listing as JSON on the wire (camelCase, unset fields left out)."""
+    return [tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in await list_all_tools(client)]
+
+
+# The PiggyClient's everyday calls, through the tools ----------------------------------------------------------
+
+BALANCE_PATH = f"/contacts/{CONTACT_A}/credit-balance"
+BALANCE_OK = {"data": {"balance": 49}, "meta": []}
+AWARD = {"contact_uuid": CONTACT_A, "shop_uuid": SHOP, "credits": 10}
+RECEPTION_OK: dict[str, Any] = {
+    "data": {
+        "uuid": RECEPTION,
+        "credits": 10,
+        "unit_value": None,
+        "contact": {"uuid": CONTACT_A, "credit_balance": {"balance": 59}},
+    },
+    "meta": [],
+}
+
+
+async def balance(client: Client) -> CallToolResult:
+    """get_contact_credit_balance for CONTACT_A, whose answer is BALANCE_OK when all goes well."""
+    return await client.call_tool("get_contact_credit_balance", {"contact_uuid": CONTACT_A})
+
+
+async def award(client: Client) -> CallToolResult:
+    """create_credit_reception of AWARD, whose answer is RECEPTION_OK when all goes well."""
+    return await client.call_tool("create_credit_reception", dict(AWARD))
+
+
+def assert_ok_balance(result: CallToolResult) -> None:
+    assert not result.is_error, text_of(result)
+    assert result.structured_content == {"contact_uuid": CONTACT_A, "balance": 49}
+
+
+class ClosingMockTransport(httpx.MockTransport):
+    """Answers every request with BALANCE_OK, records it, and counts being closed."""
+
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+        self.closed = 0
+        super().__init__(self._answer)
+
+    def _answer(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return httpx.Response(200, json=BALANCE_OK)
+
+    async def aclose(self) -> None:
+        self.closed += 1
+
+
+# A served /mcp endpoint, raw -------------------------------------------------------------------------------------
+
+# One POST per protocol era: the SDK routes them to different handlers, both of which must check Host and Origin.
+ERA_REQUESTS = {
+    "legacy": (
+        {"Mcp-Protocol-Version": "2025-11-25"},
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "rebinding-test", "version": "0"},
+            },
+        },
+    ),
+    "modern": (
+        {"Mcp-Protocol-Version": "2026-07-28", "Mcp-Method": "server/discover"},
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "server/discover",
+            "params": {
+                "_meta": {
+                    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                    "io.modelcontextprotocol/clientCapabilities": {},
+                }
+            },
+        },
+    ),
+}
+
+
+def post_mcp(server: HttpServer, era: str, **headers: str) -> httpx.Response:
+    """The first request of `era` posted to the server's /mcp, with `headers` added or replaced."""
+    era_headers, message = ERA_REQUESTS[era]
+    base_headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+    with httpx.Client(trust_env=False, timeout=30.0) as http:
+        return http.post(server.mcp_url, json=message, headers={**base_headers, **era_headers, **headers})
+
+
+def assert_no_stdio_server_left() -> None:
+    """After a stdio session ends, no `python -m piggy_mcp` child of this process may still run (Linux /proc)."""
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        return
+    me = str(os.getpid())
+    survivors = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # Fields after the parenthesised command name: state, ppid, ...
+            state, ppid = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            continue  # gone meanwhile
+        if ppid == me and state != "Z" and b"piggy_mcp" in argv and b"http" not in argv:
+            survivors.append((entry.name, argv))
+    assert not survivors, f"stdio server processes still running: {survivors}"
