@@ -1,9 +1,9 @@
 """Refusing bad arguments in words a model can act on: one sentence per argument, naming it and its rule.
 
 The SDK validates a call's arguments before the tool runs, but answers a refusal with pydantic's report, which
-quotes the input back and links pydantic's documentation. This middleware validates first, with the same
-argument model, and answers the same way whether a value is missing, null or of the wrong type. Nothing is sent
-to Piggy either way.
+quotes the input back and links pydantic's documentation. When a call was refused, this middleware validates its
+arguments again with the same argument model and, if they are at fault, answers in its own words instead, the
+same way whether a value is missing, null or of the wrong type. Nothing was sent to Piggy either way.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from mcp.types import CallToolResult, TextContent
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from piggy_mcp.audit import json_form
 from piggy_mcp.schema import lean_input_schema
 
 # Error types that mean "not a value of the right kind": the rule is stated from the schema instead.
@@ -52,17 +53,19 @@ class ArgumentCheck:
         }
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        result = await call_next(ctx)
         params = ctx.params or {}
         tool = self._tools.get(str(params.get("name"))) if ctx.method == "tools/call" else None
         arguments = params.get("arguments") or {}
-        if tool is None or not isinstance(arguments, Mapping):
-            return await call_next(ctx)
+        # Only a refused call is looked at again: a call that ran needs no second validation.
+        if tool is None or not isinstance(arguments, Mapping) or not json_form(result).get("isError"):
+            return result
         try:
             tool.fn_metadata.arg_model.model_validate(tool.fn_metadata.pre_parse_json(dict(arguments)))
         except ValidationError as exc:
             text = f"Invalid arguments; nothing was sent to Piggy. {self._sentences(tool.name, exc)}"
             return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
-        return await call_next(ctx)
+        return result
 
     def _sentences(self, tool: str, exc: ValidationError) -> str:
         """One sentence per argument at fault (a value that fits no member of a union fails once per member)."""
