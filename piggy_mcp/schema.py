@@ -6,8 +6,8 @@ are about a third of a tool list. A model used once lands in `$defs` and costs i
 it is written where it is used instead. Constraints, descriptions, enums and required lists stay.
 
 Optional values are advertised in their non-null form: models leave out an argument they do not give, and tool
-results leave out fields that have no value (see `tools.base.Result`). Limits declared with `unadvertised_limits()` are
-enforced but not advertised.
+results leave out fields that have no value (see `piggy.models.Record`). Limits declared with
+`unadvertised_limits()` are enforced but not advertised.
 """
 
 from __future__ import annotations
