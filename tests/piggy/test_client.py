@@ -889,7 +889,7 @@ async def test_a_read_answered_oddly_is_a_clear_error(client: Client, piggy: res
     assert "unexpected form" in text_of(result)
 
 
-AUTH_TOKEN = "bearer-token-of-a-client-0123456789"
+AUTH_TOKEN = "fake-mcp-client-token-not-a-secret"
 
 
 @pytest.mark.parametrize(

@@ -323,14 +323,14 @@ async def test_verify_login_code_refuses_a_bad_email(client: Client, piggy: resp
 
 async def test_get_contact_auth_token_reads_the_documented_object(client: Client, piggy: respx.MockRouter) -> None:
     route = piggy.get(f"/contact-verification/auth-token/{CONTACT_A}").respond(
-        200, json=envelope({"auth_token": "fake-encrypted-token-abc"})
+        200, json=envelope({"auth_token": "fake-auth-token-not-a-secret"})
     )
 
     result = await client.call_tool("get_contact_auth_token", {"contact_uuid": CONTACT_A})
 
     assert result.is_error is False
     assert_get(the_request(route), f"/contact-verification/auth-token/{CONTACT_A}")
-    assert result.structured_content == {"auth_token": "fake-encrypted-token-abc"}
+    assert result.structured_content == {"auth_token": "fake-auth-token-not-a-secret"}
 
 
 async def test_get_contact_auth_token_reads_a_bare_string(client: Client, piggy: respx.MockRouter) -> None:
