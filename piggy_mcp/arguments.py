@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from piggy_mcp.audit import json_form
-from piggy_mcp.schema import lean_input_schema
+from piggy_mcp.listing import LeanListing
 
 # Error types that mean "not a value of the right kind": the rule is stated from the schema instead.
 _WRONG_KIND = (
@@ -46,11 +46,10 @@ _TYPES = {"string": "text", "integer": "a whole number", "number": "a number", "
 class ArgumentCheck:
     """Middleware: a `tools/call` whose arguments do not validate gets a plain-words error, not pydantic's."""
 
-    def __init__(self, tools: Iterable[Tool]) -> None:
+    def __init__(self, tools: Iterable[Tool], listing: LeanListing) -> None:
         self._tools = {tool.name: tool for tool in tools}
-        self._properties = {
-            tool.name: lean_input_schema(tool.parameters).get("properties", {}) for tool in self._tools.values()
-        }
+        # The rules are stated from the schemas the model was shown.
+        self._properties = {name: listing.input_schema(name).get("properties", {}) for name in self._tools}
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         result = await call_next(ctx)

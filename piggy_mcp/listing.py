@@ -27,6 +27,11 @@ class LeanListing:
                 schemas["outputSchema"] = lean_output_schema(tool.output_schema)
             self._schemas[tool.name] = schemas
 
+    def input_schema(self, tool: str) -> dict[str, Any]:
+        """The input schema `tools/list` advertises for `tool`."""
+        schema: dict[str, Any] = self._schemas[tool]["inputSchema"]
+        return schema
+
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         result = await call_next(ctx)
         if ctx.method != "tools/list":

@@ -73,9 +73,10 @@ def build_server(
     """
     specs = settings_tools(settings) if tools is None else list(tools)
     sdk_tools = [sdk_tool(spec) for spec in specs]
+    listing = LeanListing(sdk_tools)
     middleware: list[Any] = [
         AuditTrail([spec.name for spec in specs if not spec.read_only], settings.audit_log),
-        LeanListing(sdk_tools),
+        listing,
         refuse_unknown_prompts,
         UntrustedMark(specs),
     ]
@@ -87,7 +88,7 @@ def build_server(
         middleware.append(sandbox_notice)
         instructions = f"{SANDBOX_NOTICE}\n\n{INSTRUCTIONS}"
     # Innermost: a refused call is still audited and, in the sandbox, says so.
-    middleware.append(ArgumentCheck(sdk_tools))
+    middleware.append(ArgumentCheck(sdk_tools, listing))
     signer = Signer(settings.derived_key("confirmation"), settings.confirmation_ttl)
 
     @asynccontextmanager
