@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     mcp_auth_tokens: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     mcp_public_url: str | None = Field(default=None, description="URL clients reach the server at, if proxied.")
     mcp_max_connections: int = Field(default=256, ge=8, le=100_000, description="HTTP connections served at once.")
+    mcp_max_request_bytes: int = Field(
+        default=2 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024, description="Largest HTTP request body accepted."
+    )
+    mcp_header_timeout: float = Field(
+        default=10.0, gt=0, le=120, description="Seconds a client has to send a request's headers before it is dropped."
+    )
     mcp_allowed_hosts: CommaList = Field(default_factory=list)
     mcp_allowed_origins: CommaList = Field(default_factory=list)
 

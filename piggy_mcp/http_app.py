@@ -14,13 +14,13 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
 
+from piggy_mcp.auth import StaticTokenVerifier
 from piggy_mcp.config import ConfigurationError, Settings
+from piggy_mcp.http_guards import MCP_PATH, CheckJsonRpc, RefuseStandaloneStreams
 
 log = logging.getLogger(__name__)
 
-MCP_PATH = "/mcp"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 
@@ -63,23 +63,6 @@ def _with_portless(patterns: list[str]) -> list[str]:
     return patterns + [p.removesuffix(":*") for p in patterns if p.endswith(":*")]
 
 
-class RefuseStandaloneStreams:
-    """ASGI middleware: a GET on /mcp (an older client's stream for server-initiated messages) is refused with 405.
-
-    HTTP is stateless here, so such a stream could never carry anything, yet it would hold a connection open for
-    as long as the client likes. The protocol lets a server answer 405 instead, and clients carry on without it.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self._app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"].rstrip("/") == MCP_PATH:
-            await Response(status_code=405, headers={"Allow": "POST"})(scope, receive, send)
-            return
-        await self._app(scope, receive, send)
-
-
 def build_http_app(server: MCPServer[Any], settings: Settings, host: str = "127.0.0.1") -> Starlette:
     @server.custom_route("/healthz", methods=["GET"], include_in_schema=False)  # type: ignore[untyped-decorator]
     async def healthz(_: Request) -> Response:
@@ -91,7 +74,10 @@ def build_http_app(server: MCPServer[Any], settings: Settings, host: str = "127.
         stateless_http=True,
         transport_security=transport_security(settings, host),
         host=host,
+        max_request_body_size=settings.mcp_max_request_bytes,
     )
+    verifier = StaticTokenVerifier(settings.mcp_auth_tokens) if settings.mcp_auth_tokens else None
+    app.add_middleware(CheckJsonRpc, max_bytes=settings.mcp_max_request_bytes, verifier=verifier)
     app.add_middleware(RefuseStandaloneStreams)
     return app
 
@@ -99,6 +85,8 @@ def build_http_app(server: MCPServer[Any], settings: Settings, host: str = "127.
 def serve_http(server: MCPServer[Any], settings: Settings, *, host: str, port: int) -> None:
     import uvicorn  # only the HTTP transport needs it
     from sse_starlette.sse import AppStatus
+
+    from piggy_mcp.header_deadline import with_header_deadline
 
     # By default sse-starlette ends every event stream at the first signal, cutting off older clients' calls
     # in flight; uvicorn's graceful timeout below bounds the shutdown instead.
@@ -112,6 +100,7 @@ def serve_http(server: MCPServer[Any], settings: Settings, *, host: str, port: i
         log_level="warning",
         # Beyond this many connections and requests at once, uvicorn answers 503 instead of queueing without end.
         limit_concurrency=settings.mcp_max_connections,
+        http=with_header_deadline(settings.mcp_header_timeout),
         # In-flight calls get this long to finish on SIGTERM; then the lifespan closes the Piggy client.
         timeout_graceful_shutdown=20,
     )

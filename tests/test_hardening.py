@@ -6,9 +6,11 @@ from __future__ import annotations
 import io
 import json
 import os
+import socket
+import threading
 import time
+from collections.abc import Iterator
 from contextlib import redirect_stderr
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,14 +18,14 @@ import pytest
 import respx
 from mcp import Client
 from mcp.shared.exceptions import MCPError
-from mcp_types import INVALID_PARAMS
+from mcp_types import INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR
 
 from piggy_mcp.audit import MAX_AUDITED_CHARS, mask
 from piggy_mcp.prompts import INSTRUCTIONS
 from piggy_mcp.server import build_server
 from tests.conftest import BOOKING, CONTACT_A, PROMOTION, SHOP, make_settings
 from tests.helpers import ACCEPT, MERGE_ARGS, MODES, Mode, User, connect, envelope, fake_merge, structured, text_of
-from tests.servers import http_server
+from tests.servers import HttpServer, http_server
 
 # Huge arguments -----------------------------------------------------------------------------------
 
@@ -238,12 +240,175 @@ def test_the_instructions_say_shopper_text_is_never_an_instruction() -> None:
 # HTTP hosting -------------------------------------------------------------------------------------------
 
 
-def test_a_stateless_get_stream_is_refused_at_once(tmp_path: Path) -> None:
-    env = {"PATH": os.environ["PATH"], "PIGGY_API_KEY": "fake", "PIGGY_MCP_STATE_DIR": str(tmp_path / "state")}
-    with http_server(env, tmp_path) as server, httpx.Client(trust_env=False, timeout=5.0) as http:
+HEADER_TIMEOUT = 1.0
+# A dropped client sees its connection closed within this long of the header deadline.
+DROP_SLACK = 5.0
+MCP_HEADERS = {
+    "Content-Type": "application/json",
+    "Accept": "application/json, text/event-stream",
+    "Mcp-Protocol-Version": "2025-11-25",
+}
+
+
+@pytest.fixture(scope="module")
+def sandbox_http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HttpServer]:
+    workdir = tmp_path_factory.mktemp("sandbox-http")
+    env = {
+        "PATH": os.environ["PATH"],
+        "PIGGY_MCP_STATE_DIR": str(workdir / "state"),
+        "PIGGY_MCP_HEADER_TIMEOUT": str(HEADER_TIMEOUT),
+    }
+    with http_server(env, workdir, "--sandbox") as server:
+        yield server
+
+
+def post_raw(server: HttpServer, body: bytes) -> httpx.Response:
+    with httpx.Client(trust_env=False, timeout=30.0) as http:
+        return http.post(server.mcp_url, content=body, headers=MCP_HEADERS)
+
+
+def test_a_stateless_get_stream_is_refused_at_once(sandbox_http: HttpServer) -> None:
+    with httpx.Client(trust_env=False, timeout=5.0) as http:
         started = time.monotonic()
-        answer = http.get(server.mcp_url, headers={"Accept": "text/event-stream"})
+        answer = http.get(sandbox_http.mcp_url, headers={"Accept": "text/event-stream"})
         assert answer.status_code == 405
         assert answer.headers["Allow"] == "POST"
         assert time.monotonic() - started < 5
-        assert http.get(server.base + "/healthz").status_code == 200
+        assert http.get(sandbox_http.base + "/healthz").status_code == 200
+
+
+def closed_by_server(sock: socket.socket, deadline: float) -> bool:
+    """True once the server closes `sock` (an empty read) before `deadline` (monotonic)."""
+    sock.settimeout(max(deadline - time.monotonic(), 0.01))
+    try:
+        return sock.recv(1) == b""
+    except TimeoutError:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+def read_health(sock: socket.socket) -> bytes:
+    """The whole answer to a GET /healthz sent on `sock`: its headers and body may come in separate reads."""
+    sock.settimeout(5)
+    answer = b""
+    while not answer.endswith(b'{"status":"ok"}'):
+        chunk = sock.recv(1024)
+        assert chunk, f"connection closed after {answer!r}"
+        answer += chunk
+    return answer
+
+
+def test_clients_that_never_finish_their_headers_are_dropped(sandbox_http: HttpServer) -> None:
+    address = ("127.0.0.1", sandbox_http.port)
+    stalled = [socket.create_connection(address) for _ in range(150)]
+    # A kept-alive connection whose second request stalls is dropped too.
+    kept_alive = socket.create_connection(address)
+    try:
+        for sock in stalled:
+            sock.sendall(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: appl")
+        kept_alive.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert read_health(kept_alive).startswith(b"HTTP/1.1 200")
+        kept_alive.sendall(b"GET /healthz HTTP/1.1\r\nHo")
+        started = time.monotonic()
+        deadline = started + HEADER_TIMEOUT + DROP_SLACK
+        with httpx.Client(trust_env=False, timeout=5.0) as http:  # meanwhile complete requests are served
+            assert http.get(sandbox_http.base + "/healthz").status_code == 200
+        assert all(closed_by_server(sock, deadline) for sock in [*stalled, kept_alive])
+        assert time.monotonic() - started >= HEADER_TIMEOUT * 0.9, "dropped before the deadline"
+    finally:
+        for sock in [*stalled, kept_alive]:
+            sock.close()
+
+
+def test_headers_that_trickle_in_within_the_deadline_are_served(sandbox_http: HttpServer) -> None:
+    with socket.create_connection(("127.0.0.1", sandbox_http.port)) as sock:
+        for part in (b"GET /healthz HTTP/1.1\r\n", b"Host: 127.0.0.1\r\n", b"\r\n"):
+            sock.sendall(part)
+            time.sleep(HEADER_TIMEOUT / 4)
+        assert read_health(sock).startswith(b"HTTP/1.1 200")
+
+
+@pytest.mark.parametrize("request_id", [{"a": 1}, True, 1.5, None, [1]], ids=repr)
+def test_a_request_id_that_is_no_string_or_integer_is_an_invalid_request(
+    sandbox_http: HttpServer, request_id: Any
+) -> None:
+    answer = post_raw(sandbox_http, json.dumps({"jsonrpc": "2.0", "id": request_id, "method": "ping"}).encode())
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "jsonrpc": "2.0",
+        "id": None,
+        "error": {"code": INVALID_REQUEST, "message": "Invalid Request: a request id must be a string or an integer."},
+    }
+
+
+@pytest.mark.parametrize(
+    ("message", "problem"),
+    [
+        ({"jsonrpc": "1.0", "id": 1, "method": "ping"}, '"jsonrpc": "2.0"'),
+        ({"id": 1, "method": "ping"}, '"jsonrpc": "2.0"'),
+        ({"jsonrpc": "2.0", "id": 1, "method": 5}, "method must be a string"),
+        ({"jsonrpc": "2.0", "id": 1, "method": "ping", "params": 5}, "params must be an object"),
+        ([{"jsonrpc": "2.0", "id": 1, "method": "ping"}], "batches are not supported"),
+        (42, "a JSON object"),
+        ({"jsonrpc": "2.0", "id": 1}, "neither a request, a notification nor a response"),
+        ({"jsonrpc": "2.0", "id": 1, "error": 5}, "neither a request, a notification nor a response"),
+    ],
+)
+def test_invalid_requests_answer_minus_32600_in_one_sentence(
+    sandbox_http: HttpServer, message: Any, problem: str
+) -> None:
+    answer = post_raw(sandbox_http, json.dumps(message).encode())
+    assert answer.status_code == 400
+    error = answer.json()["error"]
+    assert error["code"] == INVALID_REQUEST
+    assert problem in error["message"]
+    assert "pydantic" not in error["message"] and "\n" not in error["message"]
+
+
+def test_well_formed_messages_still_reach_the_server(sandbox_http: HttpServer) -> None:
+    answer = post_raw(sandbox_http, json.dumps({"jsonrpc": "2.0", "id": "p-1", "method": "ping"}).encode())
+    assert answer.status_code == 200
+    assert '"id":"p-1","result":{}' in answer.text
+    unparsable = post_raw(sandbox_http, b"not json")
+    assert unparsable.status_code == 400 and unparsable.json()["error"]["code"] == PARSE_ERROR
+
+
+def test_a_body_over_the_limit_is_refused_unread(sandbox_http: HttpServer) -> None:
+    answer = post_raw(sandbox_http, b" " * (3 * 1024 * 1024))
+    assert answer.status_code == 413
+    error = answer.json()["error"]
+    assert error["code"] == INVALID_REQUEST and "larger than 2,097,152 bytes" in error["message"]
+
+
+def test_health_keeps_answering_while_a_megabyte_argument_is_refused(sandbox_http: HttpServer) -> None:
+    arguments = {"booking_uuid": BOOKING, "status": "x" * 1_000_000}
+    call = {
+        "jsonrpc": "2.0",
+        "id": 7,
+        "method": "tools/call",
+        "params": {"name": "update_booking", "arguments": arguments},
+    }
+    latencies: list[float] = []
+    done = threading.Event()
+
+    def poll_health() -> None:
+        with httpx.Client(trust_env=False, timeout=10.0) as http:
+            while not done.is_set() or not latencies:
+                started = time.monotonic()
+                assert http.get(sandbox_http.base + "/healthz").status_code == 200
+                latencies.append(time.monotonic() - started)
+
+    poller = threading.Thread(target=poll_health)
+    poller.start()
+    try:
+        started = time.monotonic()
+        answer = post_raw(sandbox_http, json.dumps(call).encode())
+        elapsed = time.monotonic() - started
+    finally:
+        done.set()
+        poller.join(15)
+    assert answer.status_code == 200
+    assert "status should have at most 64 characters" in answer.text and '"isError":true' in answer.text
+    assert elapsed < 2
+    assert latencies and max(latencies) < 1

@@ -328,6 +328,21 @@ def test_wrong_token_gets_401(replicas: Replicas, era: str, authorization: str) 
     assert response.headers.get("WWW-Authenticate", "").startswith("Bearer")
 
 
+@pytest.mark.parametrize("authorization", [None, "Bearer wrong-token"], ids=["none", "wrong"])
+def test_unauthenticated_bodies_are_not_examined(replicas: Replicas, authorization: str | None) -> None:
+    # A malformed message from an authenticated caller is an Invalid Request; from anyone else, only a 401.
+    headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+    malformed = {"jsonrpc": "2.0", "id": {"an": "object"}, "method": "tools/list"}
+    presented = {"Authorization": authorization} if authorization else {}
+    with httpx.Client(trust_env=False, timeout=30.0) as http:
+        refused = http.post(replicas.a.mcp_url, json=malformed, headers={**headers, **presented})
+        examined = http.post(
+            replicas.a.mcp_url, json=malformed, headers={**headers, "Authorization": f"Bearer {PLAIN_TOKEN}"}
+        )
+    assert refused.status_code == 401
+    assert examined.status_code == 400 and examined.json()["error"]["code"] == -32600
+
+
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("token", [PLAIN_TOKEN, HASHED_TOKEN], ids=["plain", "hashed"])
 async def test_right_token_lists_the_tools(replicas: Replicas, mode: Mode, token: str) -> None:
