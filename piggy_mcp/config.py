@@ -40,7 +40,10 @@ class Settings(BaseSettings):
     # An agent waits for these in a chat: a call must fail well within 30 seconds.
     timeout: float = Field(default=8.0, gt=0, le=30, description="Seconds one request to Piggy may take.")
     max_attempts: int = Field(default=3, ge=1, le=5, description="Attempts for a request that is safe to repeat.")
-    retry_budget: float = Field(default=12.0, gt=0, le=25, description="Seconds all attempts of one call may take.")
+    retry_budget: float = Field(default=12.0, gt=0, le=25, description="Seconds all attempts of one request may take.")
+    call_timeout: float = Field(
+        default=30.0, ge=1, le=30, description="Seconds one tool call may spend on Piggy, all its requests together."
+    )
     max_retry_after: float = Field(
         default=3.0, ge=0, le=20, description="Longest Retry-After (s) waited out before the model is told instead."
     )

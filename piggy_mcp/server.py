@@ -23,6 +23,7 @@ from piggy_mcp.prompts import INSTRUCTIONS, refuse_unknown_prompts, register_pro
 from piggy_mcp.selection import select_tools
 from piggy_mcp.signing import Signer
 from piggy_mcp.single_use import single_use_for
+from piggy_mcp.time_limit import TimeLimit
 from piggy_mcp.tools import ToolSpec
 from piggy_mcp.tools.runtime import Confirmations, Runtime
 from piggy_mcp.untrusted import UntrustedMark
@@ -76,6 +77,7 @@ def build_server(
     listing = LeanListing(sdk_tools)
     middleware: list[Any] = [
         AuditTrail([spec.name for spec in specs if not spec.read_only], settings.audit_log),
+        TimeLimit(settings.call_timeout),
         listing,
         refuse_unknown_prompts,
         UntrustedMark(specs),

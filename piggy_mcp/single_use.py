@@ -58,7 +58,8 @@ class RedisSingleUse:
     def __init__(self, url: str) -> None:
         from redis.asyncio import Redis  # only deployments that name a Redis server need the client
 
-        self._redis = Redis.from_url(url)
+        # Bounded waits: a Redis that hangs must not hold a tool call past its deadline.
+        self._redis = Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
 
     async def claim(self, key: str, expires_at: float) -> bool:
         lifetime_ms = max(int((expires_at - time.time()) * 1000), 1)

@@ -9,10 +9,11 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import redirect_stderr
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 import respx
@@ -23,8 +24,20 @@ from mcp_types import INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR
 from piggy_mcp.audit import MAX_AUDITED_CHARS, mask
 from piggy_mcp.prompts import INSTRUCTIONS
 from piggy_mcp.server import build_server
-from tests.conftest import BOOKING, CONTACT_A, PROMOTION, SHOP, make_settings
-from tests.helpers import ACCEPT, MERGE_ARGS, MODES, Mode, User, connect, envelope, fake_merge, structured, text_of
+from tests.conftest import BOOKING, CONTACT_A, CONTACT_B, PROMOTION, SHOP, make_settings
+from tests.helpers import (
+    ACCEPT,
+    MERGE_ARGS,
+    MODES,
+    Mode,
+    User,
+    connect,
+    contact,
+    envelope,
+    fake_merge,
+    structured,
+    text_of,
+)
 from tests.servers import HttpServer, http_server
 
 # Huge arguments -----------------------------------------------------------------------------------
@@ -53,6 +66,62 @@ async def test_a_megabyte_argument_is_refused_quickly_and_audited_short(piggy: r
     assert not piggy.calls
     (line,) = [json.loads(line) for line in stderr.getvalue().splitlines() if '"tool_call"' in line]
     assert len(json.dumps(line)) < 1_000
+
+
+# One deadline for a whole tool call ------------------------------------------------------------------
+
+CALL_TIMEOUT = 1.5
+
+
+def answering_after(seconds: float, data: Any) -> Callable[[httpx.Request], Awaitable[httpx.Response]]:
+    """A respx side effect: Piggy answers `data` after `seconds`."""
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        await anyio.sleep(seconds)
+        return httpx.Response(200, json=envelope(data))
+
+    return answer
+
+
+def slow_merge(piggy: respx.MockRouter, seconds: float) -> respx.Route:
+    """Piggy for merge_contacts(MERGE_ARGS), each request taking `seconds`; returns the merge's route."""
+    for uuid, email in ((CONTACT_A, "old.address@example.com"), (CONTACT_B, "jane.doe@example.com")):
+        piggy.get(f"/contacts/{uuid}").mock(side_effect=answering_after(seconds, contact(uuid, email, 10)))
+    return piggy.post("/contacts/merge").mock(side_effect=answering_after(seconds, None))
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_tool_call_answers_within_its_deadline_across_several_requests(
+    piggy: respx.MockRouter, mode: Mode
+) -> None:
+    # Each request takes 0.9 s, well within PIGGY_TIMEOUT: the merge's three would take 2.7 s.
+    merge = slow_merge(piggy, 0.9)
+    server = build_server(make_settings(timeout=1.0, call_timeout=CALL_TIMEOUT))
+    async with connect(server, mode, User(**ACCEPT)) as client:
+        started = time.monotonic()
+        result = await client.call_tool("merge_contacts", MERGE_ARGS)
+        elapsed = time.monotonic() - started
+    assert result.is_error
+    assert "did not answer in time" in text_of(result)
+    assert elapsed < CALL_TIMEOUT + 0.5
+    assert not merge.called
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_the_users_time_to_decide_does_not_count(piggy: respx.MockRouter, mode: Mode) -> None:
+    merge = slow_merge(piggy, 0.3)
+    user = User(**ACCEPT)
+
+    async def deliberate(context: Any, params: Any) -> Any:
+        await anyio.sleep(CALL_TIMEOUT)
+        return await user(context, params)
+
+    server = build_server(make_settings(call_timeout=CALL_TIMEOUT))
+    async with Client(server, mode=mode, elicitation_callback=deliberate) as client:
+        result = await client.call_tool("merge_contacts", MERGE_ARGS)
+    assert not result.is_error, text_of(result)
+    assert structured(result)["status"] == "done"
+    assert merge.call_count == 1
 
 
 # Only the user's own answer -------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from piggy_mcp import __version__
 from piggy_mcp.config import Settings
 from piggy_mcp.piggy import errors
+from piggy_mcp.piggy.deadline import current_deadline
 
 if TYPE_CHECKING:
     import httpx
@@ -35,6 +36,8 @@ _RETRYABLE_STATUS = frozenset({502, 503, 504})
 # An answer larger than this is abandoned while it streams: no answer piggy-mcp asks for comes near it.
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
 _DEADLINE_GRACE = 0.25
+# Less time than this left in the call, and the next request is not even started.
+_SHORTEST_ATTEMPT = 0.1
 # Invisible and direction-changing characters: they can hide text from the person who reads a result.
 _INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\U000e0000-\U000e007f]")
 _BEARER = re.compile(r"(?i)\bbearer\s+[^\s\"',;]+")
@@ -184,13 +187,17 @@ class PiggyClient:
         is_read = method == "GET"
         settings = self._settings
         deadline = time.monotonic() + settings.retry_budget
+        call = current_deadline()
+        if call is not None:
+            if call.at - time.monotonic() < _SHORTEST_ATTEMPT:
+                raise errors.OutOfTimeError(f"a tool call may take {call.seconds:g} seconds")
+            deadline = min(deadline, call.at)
         attempt = 0
         while True:
             attempt += 1
             started = time.monotonic()
-            timeout = min(settings.timeout, max(deadline - started, 0.1))
             try:
-                response = await self._attempt(http, method, path, _query(params), json, timeout)
+                response = await self._attempt(http, method, path, _query(params), json, deadline)
             except _AnswerTooLarge as exc:
                 log.info(
                     "piggy %s %s -> %s, answer over %d bytes abandoned", method, path, exc.status, MAX_ANSWER_BYTES
@@ -257,21 +264,22 @@ class PiggyClient:
         path: str,
         query: Mapping[str, Any] | None,
         json: Mapping[str, Any] | None,
-        seconds: float,
+        deadline: float,
     ) -> _Answer:
         """One attempt, within the bound on requests in flight, so a burst of agents cannot hammer the account.
 
-        The whole answer, from connecting to the body's last byte, must come within `seconds` (and a short grace):
-        httpx's own timeouts bound each phase (waiting for the pool, connecting, each read), which a slow trickle
-        of bytes would never trip. The grace lets theirs fire first where they apply, since they tell whether
-        the request ever left.
+        The whole answer, from connecting to the body's last byte, must come within PIGGY_TIMEOUT and before
+        `deadline` (with a short grace): httpx's own timeouts bound each phase (waiting for the pool, connecting,
+        each read), which a slow trickle of bytes would never trip. The grace lets theirs fire first where they
+        apply, since they tell whether the request ever left.
         """
         slots = self._slots
         assert slots is not None  # set with the HTTP client in __aenter__
-        with anyio.move_on_after(self._settings.queue_timeout) as waiting:
+        with anyio.move_on_after(min(self._settings.queue_timeout, deadline - time.monotonic())) as waiting:
             await slots.acquire()
         if waiting.cancelled_caught:
             raise errors.BusyError()
+        seconds = min(self._settings.timeout, max(deadline - time.monotonic(), _SHORTEST_ATTEMPT))
         try:
             with anyio.fail_after(seconds + _DEADLINE_GRACE):
                 async with http.stream(method, path, params=query, json=json, timeout=seconds) as response:

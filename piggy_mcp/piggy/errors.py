@@ -156,6 +156,13 @@ class BusyError(PiggyError):
     default_next_step = "Try again in a few seconds."
 
 
+class OutOfTimeError(PiggyError):
+    """The tool call's deadline came before its next request to Piggy could go out."""
+
+    summary = "This call ran out of time before its next request to Piggy, which was not sent."
+    default_next_step = "Piggy is slow right now: try again in a minute, and tell the user if it keeps happening."
+
+
 class UpstreamError(PiggyError):
     """Piggy or the network failed before an answer could be trusted (5xx, timeouts, refused connections)."""
 

@@ -30,6 +30,7 @@ from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, Field
 
 from piggy_mcp.piggy import PiggyError
+from piggy_mcp.piggy.deadline import current_deadline
 from piggy_mcp.signing import CheckedToken, stake_digest
 from piggy_mcp.tools.args import ConfirmationToken
 from piggy_mcp.tools.errors import tool_error
@@ -94,6 +95,8 @@ def confirmed_tool(fn: Callable[..., Awaitable[Any]], preview: PreviewFn) -> Cal
 
     async def call(*, confirmation: ElicitationResult[Any], confirmation_token: str | None = None, **args: Any) -> Any:
         del confirmation_token  # checked by the resolver
+        if (deadline := current_deadline()) is not None:
+            deadline.resume()  # the user has answered, if they were asked
         if (unsent := _unsent_result(confirmation, result_type)) is not None:
             return unsent
         return await fn(**args)
@@ -161,6 +164,8 @@ async def _ask(
         return _TokenAccepted()
     described = await _described(stake)
     if _can_elicit(ctx):
+        if (deadline := current_deadline()) is not None:
+            deadline.pause()  # the user's time to decide is theirs, not Piggy's
         return Elicit(f"{described}\n\nGo ahead?", Confirm)
     if confirmations.elicitation_only:
         raise ToolError(f"{_ASK_ONLY} This client cannot be asked (it does not support elicitation). Nothing was sent.")

@@ -31,7 +31,15 @@ from piggy_mcp import __version__
 from piggy_mcp.config import Settings
 from piggy_mcp.piggy import PiggyAPI, PiggyClient
 from piggy_mcp.piggy.client import API_PREFIX, MAX_ANSWER_BYTES
-from piggy_mcp.piggy.errors import OutcomeUnknownError, PiggyError, RateLimitedError, UpstreamError, WriteAppliedError
+from piggy_mcp.piggy.deadline import call_deadline
+from piggy_mcp.piggy.errors import (
+    OutcomeUnknownError,
+    OutOfTimeError,
+    PiggyError,
+    RateLimitedError,
+    UpstreamError,
+    WriteAppliedError,
+)
 from piggy_mcp.selection import select_tools
 from piggy_mcp.server import build_server
 from tests.conftest import API, API_KEY, BOOKING, CONTACT_A, CONTACT_B, SIGNING_KEY, make_settings
@@ -914,3 +922,14 @@ async def test_secrets_piggy_echoes_never_reach_the_model(piggy: respx.MockRoute
     for secret in (API_KEY, SIGNING_KEY, AUTH_TOKEN, "some-other-token-Piggy-saw"):
         assert secret not in text
     assert "[redacted]" in text
+
+
+async def test_no_request_starts_once_the_tool_call_is_out_of_time(piggy: respx.MockRouter) -> None:
+    route = piggy.post("/credit-receptions").respond(200, json=RECEPTION_OK)
+    async with PiggyClient(make_settings()) as client:
+        with call_deadline(30) as deadline:
+            deadline.at = time.monotonic()  # its 30 seconds are used up
+            with pytest.raises(OutOfTimeError, match="was not sent") as refused:
+                await client.send("POST", "/credit-receptions", {"credits": 1})
+    assert not route.called
+    assert "a tool call may take 30 seconds" in str(refused.value)
