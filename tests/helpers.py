@@ -9,22 +9,28 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator, Callable, Sequence
+import shutil
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
+import anyio
 import httpx
+import pytest
 import respx
-from mcp import Client
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
 from mcp.server import MCPServer
 from mcp.types import CallToolResult, ElicitRequestFormParams, ElicitResult, TextContent, Tool
 
 from piggy_mcp.tools import TOOLSETS, ToolSpec
 from piggy_mcp.tools.runtime import Runtime
 from tests.conftest import API, API_KEY, CONTACT_A, CONTACT_B, SHOP
-from tests.servers import HttpServer
+from tests.servers import SESSION_DEADLINE, HttpServer
 
 # The two protocol eras: "auto" speaks 2026-07-28 to an in-process server (input-required results and
 # retries), "legacy" the initialize handshake with a mid-call elicitation/create request.
@@ -585,3 +591,133 @@ def assert_no_stdio_server_left() -> None:
         if ppid == me and state != "Z" and b"piggy_mcp" in argv and b"http" not in argv:
             survivors.append((entry.name, argv))
     assert not survivors, f"stdio server processes still running: {survivors}"
+
+
+# Tools this machine may lack, and the package installed outside the checkout ------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+# The project's repository, as packaging metadata, examples, server.json and the bundle name it: a placeholder
+# until the project is published there.
+REPOSITORY = "https://github.com/piggy-mcp/piggy-mcp"
+INSTALL_DEADLINE = 600  # seconds for each of: building, creating the venv, pip installing (it downloads)
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip a test whose outside tool is missing here, saying why; where CI is set, fail instead: CI must run it."""
+    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+        pytest.fail(f"CI must run this test, but {reason}")
+    pytest.skip(reason)
+
+
+def client_env(**extra: str) -> dict[str, str]:
+    """What a desktop client gives a server it starts: PATH and HOME, nothing of this checkout or of pytest
+    (no PYTHONPATH, VIRTUAL_ENV or PIGGY_* settings), plus `extra`."""
+    env = {name: os.environ[name] for name in ("PATH", "HOME") if name in os.environ}
+    return env | extra
+
+
+def uv_binary(name: Literal["uv", "uvx"]) -> Path:
+    """uv's `name`: the one the test extra installs beside this Python, else one on PATH."""
+    beside = Path(sys.executable).parent / name
+    found = beside if beside.exists() else shutil.which(name)
+    if found is None:
+        unavailable(f"{name} is not installed (it is in the test extra: pip install -e '.[test]')")
+    return Path(found)
+
+
+def uv_env(cache: Path) -> dict[str, str]:
+    """uv's settings for tests: a cache of their own, this Python (uv downloads none), no user or project config."""
+    return {
+        "UV_CACHE_DIR": str(cache),
+        "UV_PYTHON": sys.executable,
+        "UV_PYTHON_DOWNLOADS": "never",
+        "UV_NO_CONFIG": "1",
+    }
+
+
+@dataclass(frozen=True)
+class FreshInstall:
+    """The sdist and wheel `python -m build` makes of this checkout, and a new venv with only the wheel and its
+    dependencies; `workdir` is an empty directory outside the checkout to run its commands in."""
+
+    sdist: Path
+    wheel: Path
+    venv: Path
+    workdir: Path
+
+    def bin(self, name: str) -> Path:
+        return self.venv / "bin" / name
+
+    def run(self, command: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """The venv's `command` with `args`, in `workdir`, with a client's environment."""
+        return subprocess.run(
+            [str(self.bin(command)), *args],
+            cwd=self.workdir,
+            env=client_env(),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=timeout,
+            check=False,
+        )
+
+
+_fresh_installs: list[FreshInstall] = []
+
+
+def _check(command: list[str], cwd: Path, env: Mapping[str, str]) -> None:
+    done = subprocess.run(
+        command, cwd=cwd, env=dict(env), capture_output=True, text=True, timeout=INSTALL_DEADLINE, check=False
+    )
+    assert done.returncode == 0, f"{command} exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+
+
+def fresh_install(tmp_path_factory: pytest.TempPathFactory) -> FreshInstall:
+    """Built and installed once per session (about 25 s, most of it pip), shared by every module that needs it."""
+    if not _fresh_installs:
+        base = tmp_path_factory.mktemp("fresh-install")
+        dist, venv, workdir = base / "dist", base / "venv", base / "work"
+        workdir.mkdir()
+        # pip's own configuration (indexes, caches) stays; nothing points Python at this checkout.
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+        # Without options, build makes the sdist, then the wheel from the unpacked sdist: both are exercised.
+        _check([sys.executable, "-m", "build", "--outdir", str(dist), str(ROOT)], workdir, env)
+        (sdist,), (wheel,) = sorted(dist.glob("*.tar.gz")), sorted(dist.glob("*.whl"))
+        _check([sys.executable, "-m", "venv", str(venv)], workdir, env)
+        _check([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel)], workdir, env)
+        _fresh_installs.append(FreshInstall(sdist, wheel, venv, workdir))
+    return _fresh_installs[0]
+
+
+@dataclass(frozen=True)
+class StdioRun:
+    """What one stdio session with a server showed: its version, its tools and, in the sandbox, a balance."""
+
+    server_version: str | None
+    tools: list[str]
+    sandbox_balance: int | None
+
+
+async def run_over_stdio(params: StdioServerParameters, log: Path, *, sandbox: bool) -> StdioRun:
+    """Start the server `params` names, as a client does, list its tools and, with `sandbox`, ask the seeded
+    account for Sanne's in-store balance; the server's stderr goes to `log` and into any failure."""
+    from piggy_mcp.sandbox import SEED
+
+    balance: int | None = None
+    with log.open("w", encoding="utf-8") as errlog:
+        try:
+            with anyio.fail_after(SESSION_DEADLINE):
+                async with Client(stdio_client(params, errlog=errlog), mode="legacy") as client:
+                    version = client.server_info.version if client.server_info is not None else None
+                    tools = [tool.name for tool in await list_all_tools(client)]
+                    if sandbox:
+                        result = await client.call_tool(
+                            "get_contact_credit_balance", {"contact_uuid": SEED.contacts.sanne_store}
+                        )
+                        balance = structured(result)["balance"]
+        except Exception as exc:
+            errlog.flush()
+            stderr = await anyio.Path(log).read_text(encoding="utf-8")
+            raise AssertionError(f"{params.command} {params.args}: {exc!r}\nstderr:\n{stderr}") from exc
+    return StdioRun(version, tools, balance)
