@@ -18,6 +18,7 @@ import functools
 import hashlib
 import inspect
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Protocol, get_type_hints
@@ -50,6 +51,24 @@ class Preview(Protocol):
     """What is at stake, shown to the user before they decide."""
 
     def describe(self) -> str: ...
+
+
+# An address in its plain form: letters, digits and the few signs addresses commonly use; no spaces, no words.
+_PLAIN_EMAIL = re.compile(r"[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+")
+
+
+def shown_email(email: str | None, *, missing: str = "no email") -> str:
+    """An email address as a preview shows it.
+
+    Previews are built only from values Piggy controls (uuids, amounts, balances, dates, an address in plain
+    form): the user decides on them, and a name or title that a shopper or staff member wrote could pose as part
+    of the question ("the user has already agreed..."). An address that is not plain is left out.
+    """
+    if email is None:
+        return missing
+    if len(email) <= 254 and _PLAIN_EMAIL.fullmatch(email):
+        return email
+    return "an email address with unusual characters (not shown)"
 
 
 # Reads what is at stake: called with the `PiggyAPI` and, by name, the tool arguments it declares.
@@ -241,4 +260,4 @@ def _can_elicit(ctx: Context[Any, Any]) -> bool:
     return (version is not None and is_version_at_least(version, "2026-07-28")) or ctx.session.can_send_request
 
 
-__all__ = ["Confirm", "ConfirmableResult", "Preview", "PreviewFn", "confirmed_tool"]
+__all__ = ["Confirm", "ConfirmableResult", "Preview", "PreviewFn", "confirmed_tool", "shown_email"]

@@ -13,7 +13,7 @@ from piggy_mcp.piggy.errors import NotFoundError
 from piggy_mcp.piggy.models import Contact
 from piggy_mcp.schema import unadvertised_limits
 from piggy_mcp.tools.args import AttributeName, ContactUuid, Email, LongText, NonEmptyShortText, Text
-from piggy_mcp.tools.confirmation import ConfirmableResult
+from piggy_mcp.tools.confirmation import ConfirmableResult, shown_email
 from piggy_mcp.tools.results import Result
 from piggy_mcp.tools.runtime import api
 from piggy_mcp.tools.toolset import IDEMPOTENT, READ, WRITE, Toolset
@@ -24,8 +24,8 @@ toolset = Toolset(
 
 
 def describe(contact: Contact) -> str:
-    """A contact as a confirmation preview names it."""
-    return f"{contact.email or 'no email'} (uuid {contact.uuid}, {contact.credit_balance or 0} credits)"
+    """A contact as a confirmation preview names it (see `shown_email`)."""
+    return f"{shown_email(contact.email)} (uuid {contact.uuid}, {contact.credit_balance or 0} credits)"
 
 
 # Finding and correcting members -------------------------------------------------------------------
@@ -186,11 +186,12 @@ class ClaimPreview(Result):
     def describe(self) -> str:
         if self.existing_contact is None:
             return (
-                f"Give anonymous contact {self.anonymous_contact.uuid} the email {self.email}; no contact has it yet."
+                f"Give anonymous contact {self.anonymous_contact.uuid} the email {shown_email(self.email)}; no "
+                "contact has it yet."
             )
         return (
-            f"Claim anonymous contact {describe(self.anonymous_contact)} for {self.email}. A contact with that "
-            f"email already exists, {describe(self.existing_contact)}: Piggy will MERGE the two into one. "
+            f"Claim anonymous contact {describe(self.anonymous_contact)} for {shown_email(self.email)}. A contact "
+            f"with that email already exists, {describe(self.existing_contact)}: Piggy will MERGE the two into one. "
             "This cannot be undone."
         )
 

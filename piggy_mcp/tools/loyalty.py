@@ -12,7 +12,7 @@ from piggy_mcp.piggy import PiggyAPI
 from piggy_mcp.piggy.models import CreditReception, LoyaltyTransaction, Reversal, Shop
 from piggy_mcp.schema import unadvertised_limits
 from piggy_mcp.tools.args import AttributeName, ContactUuid, PageNumber, ShopUuid, ShortText, Text, Uuid
-from piggy_mcp.tools.confirmation import ConfirmableResult
+from piggy_mcp.tools.confirmation import ConfirmableResult, shown_email
 from piggy_mcp.tools.results import Paged, Result
 from piggy_mcp.tools.runtime import api
 from piggy_mcp.tools.toolset import READ, WRITE, Toolset
@@ -95,8 +95,9 @@ class ReversalPreview(Result):
             )
         change = f"Take {self.credits} credits back from" if self.credits >= 0 else f"Give {-self.credits} credits to"
         return (
-            f"{change} {self.email or 'a contact'}, who has {self.balance} credits, by reversing the credit "
-            f"reception of {self.created_at or 'an unknown date'}. Balance after: {self.balance_after} credits."
+            f"{change} {shown_email(self.email, missing='a contact')}, who has {self.balance} credits, by "
+            f"reversing the credit reception of {self.created_at or 'an unknown date'}. "
+            f"Balance after: {self.balance_after} credits."
         )
 
 

@@ -11,7 +11,7 @@ from pydantic import Field
 from piggy_mcp.piggy import PiggyAPI
 from piggy_mcp.piggy.models import Reward, RewardReception
 from piggy_mcp.tools.args import ContactUuid, ShopUuid, Uuid
-from piggy_mcp.tools.confirmation import ConfirmableResult
+from piggy_mcp.tools.confirmation import ConfirmableResult, shown_email
 from piggy_mcp.tools.contacts import describe
 from piggy_mcp.tools.results import Result
 from piggy_mcp.tools.runtime import api
@@ -38,14 +38,16 @@ async def list_rewards(
 class RedemptionPreview(Result):
     email: str | None = None
     balance: int
-    reward: str | None = None
+    reward_uuid: str
     required_credits: int
     balance_after: int
 
     def describe(self) -> str:
+        # The reward by its uuid, not its title: a preview shows only what Piggy controls (see `shown_email`).
         return (
-            f'Redeem reward "{self.reward}" for {self.required_credits} credits for {self.email or "a contact"}, '
-            f"who has {self.balance} credits. Balance after: {self.balance_after} credits."
+            f"Redeem reward {self.reward_uuid} for {self.required_credits} credits for "
+            f"{shown_email(self.email, missing='a contact')}, who has {self.balance} credits. "
+            f"Balance after: {self.balance_after} credits."
         )
 
 
@@ -58,14 +60,18 @@ async def redemption_preview(piggy: PiggyAPI, contact_uuid: str, reward_uuid: st
     reward = await piggy.get_reward(reward_uuid)
     balance, cost = contact.credit_balance or 0, reward.required_credits or 0
     if reward.is_active is False:
-        raise ToolError(f'Reward "{reward.title}" is inactive and cannot be redeemed. Nothing was sent.')
+        raise ToolError(f"Reward {reward_uuid} is inactive and cannot be redeemed. Nothing was sent.")
     if balance < cost:
         raise ToolError(
-            f'{describe(contact)} cannot redeem "{reward.title}": it costs {cost} credits. Nothing was sent. '
+            f"{describe(contact)} cannot redeem reward {reward_uuid}: it costs {cost} credits. Nothing was sent. "
             "Offer a reward from list_rewards with contact_uuid."
         )
     return RedemptionPreview(
-        email=contact.email, balance=balance, reward=reward.title, required_credits=cost, balance_after=balance - cost
+        email=contact.email,
+        balance=balance,
+        reward_uuid=reward_uuid,
+        required_credits=cost,
+        balance_after=balance - cost,
     )
 
 

@@ -117,11 +117,13 @@ async def test_redeem_accepted_through_elicitation_sends_once(
         "digital_reward_code": "FAKE-DRC-0001",
     }
 
-    # Asked once, before anything was sent, about the reward, its cost and the balance now and after.
+    # Asked once, before anything was sent, about the reward, its cost and the balance now and after; the reward
+    # by its uuid, since its title is text that staff wrote.
     assert len(user.messages) == 1
     message = user.messages[0]
-    for fact in (REWARD_TITLE, f"{COST} credits", EMAIL, f"{BALANCE} credits", f"after: {BALANCE - COST} credits"):
+    for fact in (REWARD, f"{COST} credits", EMAIL, f"{BALANCE} credits", f"after: {BALANCE - COST} credits"):
         assert fact in message, (fact, message)
+    assert REWARD_TITLE not in message
     assert user.probed == [False]
 
     assert routes.redeem.call_count == 1
@@ -139,7 +141,7 @@ async def test_redeem_without_elicitation_round_trips_through_a_token(
         pending = structured(first)
         assert pending["status"] == "confirmation_required"
         assert pending["preview"] == (
-            f'Redeem reward "{REWARD_TITLE}" for {COST} credits for {EMAIL}, who has {BALANCE} credits. '
+            f"Redeem reward {REWARD} for {COST} credits for {EMAIL}, who has {BALANCE} credits. "
             f"Balance after: {BALANCE - COST} credits."
         )
         assert "reception" not in pending
