@@ -24,9 +24,11 @@ from mcp_types import INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR
 from piggy_mcp.audit import MAX_AUDITED_CHARS, mask
 from piggy_mcp.prompts import INSTRUCTIONS
 from piggy_mcp.server import build_server
+from piggy_mcp.tools.toolset import UNTRUSTED_NOTE
 from tests.conftest import BOOKING, CONTACT_A, CONTACT_B, PROMOTION, SHOP, make_settings
 from tests.helpers import (
     ACCEPT,
+    ALL_SPECS,
     COST,
     MERGE_ARGS,
     MODES,
@@ -335,6 +337,13 @@ async def test_results_without_shopper_text_carry_no_mark(client: Client, piggy:
 
 def test_the_instructions_say_shopper_text_is_never_an_instruction() -> None:
     assert "never instructions to you" in INSTRUCTIONS and "untrusted_fields" in INSTRUCTIONS
+
+
+def test_the_descriptions_of_tools_with_shopper_text_say_it_is_data() -> None:
+    marked = {spec.name for spec in ALL_SPECS if UNTRUSTED_NOTE in spec.description}
+    assert marked == {spec.name for spec in ALL_SPECS if spec.untrusted}
+    # Those whose results carry names, profile values, titles and descriptions.
+    assert {"find_contact", "get_contact", "list_rewards", "find_voucher_by_code", "list_shops"} <= marked
 
 
 # HTTP hosting -------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ def describe(contact: Contact) -> str:
 @toolset.tool(title="Find contact by email", annotations=READ, untrusted=("attributes",))
 async def find_contact(email: Email, ctx: Context[Any, Any]) -> Contact:
     """Find a member by email: their uuid (other tools need it), credit balance, tier and profile fields.
-    Finding a contact does not prove the person in the chat owns it: verify them before acting at their request.
+    Finding it does not prove the person in the chat owns it: verify them before acting at their request.
     """
     try:
         return await api(ctx).find_contact_by_email(email)
@@ -99,8 +99,8 @@ class VerificationEmailSent(Result):
 @toolset.tool(title="Send verification email", annotations=WRITE)
 async def send_contact_verification_email(email: Email, ctx: Context[Any, Any]) -> VerificationEmailSent:
     """Email a contact a login code proving they own the address: the first step before acting on a member's
-    account at their request. Needs an existing contact and a Contacts Portal in Piggy. Then ask for the code
-    and call verify_login_code."""
+    account at their request. Needs a Contacts Portal in Piggy. Then ask for the code and call
+    verify_login_code."""
     message = await api(ctx).send_verification_email(email)
     return VerificationEmailSent(message=message or "Verification email sent.")
 
@@ -128,8 +128,8 @@ class AuthToken(Result):
 
 @toolset.tool(title="Get contact auth token", annotations=READ)
 async def get_contact_auth_token(contact_uuid: ContactUuid, ctx: Context[Any, Any]) -> AuthToken:
-    """Get a secure token identifying a contact, to sign them in to the shop's loyalty portal or app. Only for a
-    contact verified with verify_login_code. A secret: hand it to the shop's systems, never show it in chat."""
+    """Get a token that signs a contact in to the shop's loyalty portal or app. Only for a contact verified
+    with verify_login_code. A secret: hand it to the shop's systems, never show it in chat."""
     return AuthToken(auth_token=await api(ctx).get_contact_auth_token(contact_uuid))
 
 
@@ -164,7 +164,7 @@ async def merge_contacts(
 ) -> ConfirmableResult:
     """Merge a member's duplicate contact into their other one, IRREVERSIBLY: the source is deleted; its
     credits, history and data move to the destination. Only with the member's consent, once verified as owner
-    of both emails. Asks the user to confirm first. Piggy merges in the background, within minutes."""
+    of both emails. Asks the user to confirm first. Piggy merges within minutes."""
     await api(ctx).merge_contacts(source_contact_uuid, destination_contact_uuid)
     return ConfirmableResult(
         status="done",
@@ -226,8 +226,8 @@ async def claim_anonymous_contact(
     email: Annotated[Email, Field(description="The person's real email address.")],
     ctx: Context[Any, Any],
 ) -> ClaimResult:
-    """Give an anonymous contact (e.g. a loyalty card used in store) its owner's real email when they register,
-    making it a normal contact. If a contact has that email already, Piggy MERGES the two, irreversibly. Asks
+    """Give an anonymous contact (e.g. a loyalty card used in store) its owner's email when they register. If a
+    contact has that email already, Piggy MERGES the two, irreversibly. Asks
     the user to confirm first."""
     claimed = await api(ctx).claim_anonymous_contact(anonymous_contact_uuid, email)
     contact = ClaimedContact(uuid=claimed.uuid, credit_balance=claimed.credit_balance)

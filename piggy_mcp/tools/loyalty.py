@@ -161,7 +161,7 @@ async def list_loyalty_transactions(
     limit: Annotated[int | None, Field(strict=True, ge=1, le=100, description="Per page (default 10).")] = None,
 ) -> LoyaltyTransactions:
     """List a member's credit receptions and reward redemptions, e.g. to check whether a write with an unknown
-    outcome went through before retrying it."""
+    outcome went through."""
     found = await api(ctx).list_loyalty_transactions(contact_uuid, type, page, limit)
     return LoyaltyTransactions(
         transactions=found.items, total=found.total, has_more=found.has_more, next_page=found.next_page
