@@ -626,8 +626,10 @@ def uv_binary(name: Literal["uv", "uvx"]) -> Path:
 
 
 def uv_env(cache: Path) -> dict[str, str]:
-    """uv's settings for tests: a cache of their own, this Python (uv downloads none), no user or project config."""
-    return {
+    """uv's settings for tests: a cache of their own, this Python (uv downloads none), no user or project config,
+    and the machine's certificate settings, which a user's shell has too (uv reads SSL_CERT_FILE, not pip's)."""
+    certificates = {name: os.environ[name] for name in ("SSL_CERT_FILE", "SSL_CERT_DIR") if name in os.environ}
+    return certificates | {
         "UV_CACHE_DIR": str(cache),
         "UV_PYTHON": sys.executable,
         "UV_PYTHON_DOWNLOADS": "never",
