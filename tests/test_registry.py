@@ -17,7 +17,7 @@ import json
 import re
 from typing import Any
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]  # jsonschema ships no type hints, and no stubs are installed
 import pytest
 
 import piggy_mcp
