@@ -2,6 +2,7 @@
 
 piggy-mcp [selection] [--transport stdio|http ...]   serve (stdio by default)
 piggy-mcp tools [selection]                          print what would be served, without serving
+piggy-mcp bundle [-o FILE | --stage DIR | --manifest] pack the MCP Bundle (.mcpb) for Claude Desktop
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -58,6 +60,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     sandbox.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
     sandbox.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
     commands.add_parser("demo", help="show the member stories against the sandbox, step by step")
+    bundle = commands.add_parser("bundle", help="pack an MCP Bundle (.mcpb) that Claude Desktop installs in one click")
+    output = bundle.add_mutually_exclusive_group()
+    output.add_argument("-o", "--output", type=Path, help="the .mcpb to write (default: piggy-mcp-<version>.mcpb)")
+    output.add_argument("--stage", metavar="DIR", type=Path, help="write the bundle's files into DIR, for `mcpb pack`")
+    output.add_argument("--manifest", action="store_true", help="print the bundle's manifest.json")
     return parser.parse_args(argv)
 
 
@@ -86,6 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from piggy_mcp.demo import run_demo
 
             return run_demo()
+        if args.command == "bundle":
+            from piggy_mcp.bundle import run
+
+            return run(args.output, args.stage, args.manifest)
         return serve(settings, args)
     except ValidationError as exc:
         fields = ", ".join("PIGGY_" + str(err["loc"][0]).upper() for err in exc.errors())
