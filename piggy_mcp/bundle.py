@@ -39,12 +39,6 @@ raise SystemExit(main())
 '''
 
 
-def _first_sentence(text: str) -> str:
-    paragraph = text.strip().split("\n", 1)[0]
-    head, dot, _ = paragraph.partition(". ")
-    return head + "." if dot else paragraph
-
-
 def manifest() -> dict[str, Any]:
     """manifest.json: what Claude Desktop shows, asks the user for and runs."""
     from piggy_mcp.selection import select_tools
@@ -83,7 +77,8 @@ def manifest() -> dict[str, Any]:
                 },
             },
         },
-        "tools": [{"name": spec.name, "description": _first_sentence(spec.description)} for spec in select_tools()],
+        # Titles, not descriptions: the directory shows one line per tool, and descriptions are tuned often.
+        "tools": [{"name": spec.name, "description": spec.title} for spec in select_tools()],
         "compatibility": {
             "platforms": ["darwin", "linux", "win32"],
             "runtimes": {"python": _requires_python()},
