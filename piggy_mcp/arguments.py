@@ -131,8 +131,10 @@ def _rule(schema: Mapping[str, Any]) -> str:
     if "enum" in schema:
         return "one of " + ", ".join(map(str, schema["enum"]))
     kind = schema.get("type")
-    if isinstance(kind, list):
-        return ", ".join(_TYPES.get(str(k), str(k)) for k in kind[:-1]) + f" or {_TYPES.get(str(kind[-1]), kind[-1])}"
+    alternatives = schema.get("anyOf") or ([{"type": k} for k in kind] if isinstance(kind, list) else None)
+    if isinstance(alternatives, list) and alternatives:
+        rules = [_rule(option) for option in alternatives]
+        return ", ".join(rules[:-1]) + f" or {rules[-1]}" if len(rules) > 1 else rules[0]
     if kind == "string" and schema.get("format") in _FORMATS:
         return _FORMATS[schema["format"]]
     words = _TYPES.get(kind, "a value as described") if isinstance(kind, str) else "a value as described"

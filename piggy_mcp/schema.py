@@ -47,8 +47,14 @@ def unadvertised_limits(
 
 
 def lean_input_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """An input schema; the server still accepts an explicit null for an optional argument."""
+    """An input schema; the server still accepts an explicit null for an optional argument.
+
+    A tool without arguments says so explicitly (no properties, none other allowed): strict function calling
+    takes an object that declares nothing for one that accepts anything, and refuses it.
+    """
     lean: dict[str, Any] = _walk(inline_single_use_defs(schema), output=False)
+    if lean.get("type") == "object" and not lean.get("properties"):
+        lean.update(properties={}, additionalProperties=False)
     return lean
 
 

@@ -117,6 +117,11 @@ ATTRIBUTES = [
 ]
 
 
+def pairs(values: dict[str, Any]) -> list[dict[str, Any]]:
+    """Attribute values as tools take and give them: a list of name-and-value pairs."""
+    return [{"name": name, "value": value} for name, value in values.items()]
+
+
 def page_meta(page: int, last_page: int) -> dict[str, Any]:
     """Style-A pagination meta of a listing with 100 items per page."""
     return {"page": page, "limit": 100, "last_page": last_page, "total": last_page * 100}

@@ -202,7 +202,7 @@ async def test_numeric_and_list_bounds(mcp_client: Client) -> None:
         assert (limit["type"], limit["minimum"], limit["maximum"]) == ("integer", 1, most), name
         assert (page["type"], page["minimum"]) == ("integer", 1), name
     attributes = arg(tools["update_contact"], "attributes")
-    assert (attributes["type"], attributes["minProperties"], attributes["maxProperties"]) == ("object", 1, 50)
+    assert (attributes["type"], attributes["minItems"], attributes["maxItems"]) == ("array", 1, 50)
 
 
 async def test_enums(mcp_client: Client) -> None:

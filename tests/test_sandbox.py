@@ -30,6 +30,7 @@ from piggy_mcp.piggy.errors import (
     RejectedError,
     UpstreamError,
 )
+from piggy_mcp.piggy.models import Contact
 from piggy_mcp.sandbox import EPOCH, LOGIN_CODE, SEED, Sandbox, create_app, credits_for, sandbox_of
 from piggy_mcp.sandbox.runner import serve_in_background
 
@@ -126,17 +127,21 @@ async def test_seed_is_the_same_on_every_start() -> None:
     assert SEED.contacts.sanne_store == "c8a7f5ec-a6d5-5cb8-8013-98d44d673634"
 
 
+def profile(contact: Contact) -> dict[str, Any]:
+    return {field.name: field.value for field in contact.attributes}
+
+
 async def test_contact_has_piggys_shape_and_the_story_is_seeded(piggy: Piggy) -> None:
     store = await piggy.api.get_contact(C.sanne_store)
     raw = piggy.answer()
     assert {"id", "uuid", "email", "attributes", "tier", "subscriptions", "credit_balance", "prepaid_balance",
             "current_values", "current_display_values"} <= raw.keys()  # fmt: skip
     assert raw["credit_balance"]["balance"] == store.credit_balance == SANNE_STORE_BALANCE
-    assert raw["current_values"]["firstname"] == store.attributes["firstname"] == "Sanne"
+    assert raw["current_values"]["firstname"] == profile(store)["firstname"] == "Sanne"
     assert raw["current_values"]["is_anonymous"] is False and store.is_anonymous is False
     online = await piggy.api.find_contact_by_email(SEED.emails.sanne_online)
     assert online.uuid == C.sanne_online and online.email != store.email
-    assert (online.attributes["firstname"], online.attributes["lastname"]) == ("Sanne", "de Vries")
+    assert (profile(online)["firstname"], profile(online)["lastname"]) == ("Sanne", "de Vries")
     anonymous = await piggy.api.get_contact(C.anonymous)
     assert anonymous.is_anonymous is True
     shops = await piggy.client.get("/shops")

@@ -6,11 +6,21 @@ when a record is serialized: they would cost a model tokens and say nothing.
 
 from __future__ import annotations
 
+import json
+import math
 import re
-from collections.abc import Mapping
-from typing import Any, Generic, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    WithJsonSchema,
+    model_serializer,
+)
 
 JSON = dict[str, Any]
 
@@ -72,13 +82,29 @@ def _is_profile_value(name: str) -> bool:
     )
 
 
+# One field of a contact's profile; results carry a list of these, not a map, since strict function calling has
+# no free-form maps. Values of composite types (a date range, an upload) are given as their JSON text. The schema
+# advertises any value: a list of types is again a form strict function calling refuses. (Comments, not a
+# docstring, which would be sent in every output schema.)
+class ProfileValue(Record):
+    name: str
+    value: Annotated[str | int | float | bool | list[str], WithJsonSchema({})]
+
+    @classmethod
+    def of(cls, name: str, value: Any) -> ProfileValue:
+        plain = isinstance(value, str | int | float | bool) or (
+            isinstance(value, list) and all(isinstance(item, str) for item in value)
+        )
+        return cls(name=name, value=value if plain else json.dumps(value, ensure_ascii=False))
+
+
 class Contact(Record):
     uuid: str
     email: str | None = None
     credit_balance: int | None = None
     is_anonymous: bool | None = None
     tier: str | None = None
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    attributes: list[ProfileValue] = Field(default_factory=list)
 
     @classmethod
     def from_piggy(cls, raw: Mapping[str, Any]) -> Contact:
@@ -93,7 +119,7 @@ class Contact(Record):
             credit_balance=balance,
             is_anonymous=values.get("is_anonymous"),
             tier=_mapping(raw.get("tier")).get("name"),
-            attributes={k: v for k, v in values.items() if v is not None and _is_profile_value(k)},
+            attributes=[ProfileValue.of(k, v) for k, v in values.items() if v is not None and _is_profile_value(k)],
         )
 
 
@@ -138,6 +164,45 @@ class Attribute(Record):
         system = name in _SYSTEM_ATTRIBUTES or name.startswith(("loyalty_", "previous_loyalty_"))
         writable = not (system or raw.get("is_soft_read_only") or raw.get("is_hard_read_only"))
         return cls.model_validate({**raw, "options": raw.get("options") or None, "writable": writable})
+
+    def stored_form(self, value: str | Sequence[str]) -> Any:
+        """`value`, as a model gives it (text, or a list for multi_select), in the form Piggy stores for this
+        attribute's type (decision D29). A ValueError says, in a sentence, why the value does not fit."""
+        if self.type == "multi_select":
+            values = [value] if isinstance(value, str) else list(value)
+            self._check_options(values)
+            return values
+        if not isinstance(value, str):
+            raise ValueError(f"{self.name} takes one value, not a list")
+        if self.type == "select":
+            self._check_options([value])
+        elif self.type in ("number", "float"):
+            return _number(self.name, value)
+        elif self.type == "boolean":
+            if value.lower() not in ("true", "false"):
+                raise ValueError(f"{self.name} is a yes/no field: give true or false")
+            return value.lower() == "true"
+        return value
+
+    def _check_options(self, values: list[str]) -> None:
+        allowed = [str(option.value) for option in self.options or [] if option.value is not None]
+        wrong = [value for value in values if allowed and value not in allowed]
+        if wrong:
+            raise ValueError(f"{self.name} takes only its option values ({', '.join(allowed)}), not {wrong[0]!r}")
+
+
+def _number(name: str, value: str) -> int | float:
+    try:
+        return int(value)
+    except ValueError:
+        pass
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        raise ValueError(f"{name} is a number field: give a number such as 42 or 4.5, not {value!r}")
+    return number
 
 
 # Loyalty ------------------------------------------------------------------------------------------

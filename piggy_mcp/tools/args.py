@@ -7,7 +7,7 @@ value itself with a message a model can act on.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, WithJsonSchema
 
@@ -74,15 +74,26 @@ def _attribute_name(value: str) -> str:
 
 
 _ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
-# A key of an attributes map, as Piggy names attributes.
+# An attribute's name, as Piggy names attributes.
 AttributeName = Annotated[str, AfterValidator(_attribute_name)]
+
+
+def _named_once(entries: list[Any]) -> list[Any]:
+    names = [entry.name for entry in entries]
+    if twice := sorted({name for name in names if names.count(name) > 1}):
+        raise ValueError(f"must name each attribute once, but names {', '.join(twice)} twice")
+    return entries
+
+
+# For a list of name-and-value pairs: Piggy receives them as a map, which keeps one value per name.
+NamedOnce = AfterValidator(_named_once)
 
 ContactUuid = Annotated[Uuid, Field(description="The contact's uuid.")]
 ShopUuid = Annotated[Uuid, Field(description="Where it happens (list_shops).")]
 Email = Annotated[EmailAddress, Field(description="The contact's email address.")]
 ConfirmationToken = Annotated[
     str | None,
-    Field(description="From confirmation_required, once the user agreed."),
+    Field(description="Given once the user agreed."),
     unadvertised_limits(max_length=200),
 ]
 PageNumber = Annotated[

@@ -25,7 +25,7 @@ class ContactAttributes(Result):
 @toolset.tool(title="List contact attributes", annotations=READ, untrusted=("attributes",))
 async def list_contact_attributes(ctx: Context[Any, Any]) -> ContactAttributes:
     """List the contact profile fields: name, label, type, select options, and whether update_contact may
-    write them (system fields such as loyalty_balance are read-only)."""
+    write them."""
     return ContactAttributes(attributes=await api(ctx).list_contact_attributes())
 
 
@@ -61,7 +61,7 @@ async def create_contact_attribute(
     description: Annotated[LongText | None, Field(description="What the field is for.")] = None,
     options: Annotated[
         list[Option] | None,
-        Field(description="The choices, as {label: shown, value: stored}; for select and multi_select only."),
+        Field(description="Choices {label, value} of a select or multi_select."),
         unadvertised_limits(min_length=1, max_length=100),
     ] = None,
 ) -> ContactAttribute:

@@ -36,7 +36,7 @@ async def update_booking(
     ] = None,
 ) -> Booking:
     """Change a booking, e.g. its times when a guest reschedules or checked_in_at when they arrive. Give at
-    least one field; the others stay as they are. The shop and contact of a booking cannot change."""
+    least one field; the others stay as they are."""
     changes = {
         "external_id": external_id,
         "source": source,

@@ -6,13 +6,13 @@ from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import Field, WithJsonSchema
+from pydantic import BaseModel, Field
 
 from piggy_mcp.piggy import PiggyAPI
 from piggy_mcp.piggy.errors import NotFoundError
 from piggy_mcp.piggy.models import Contact
 from piggy_mcp.schema import unadvertised_limits
-from piggy_mcp.tools.args import AttributeName, ContactUuid, Email, LongText, NonEmptyShortText, Text
+from piggy_mcp.tools.args import AttributeName, ContactUuid, Email, LongText, NamedOnce, NonEmptyShortText, Text
 from piggy_mcp.tools.confirmation import ConfirmableResult, shown_email
 from piggy_mcp.tools.results import Result
 from piggy_mcp.tools.runtime import api
@@ -52,11 +52,13 @@ async def get_contact(contact_uuid: ContactUuid, ctx: Context[Any, Any]) -> Cont
     return await api(ctx).get_contact(contact_uuid)
 
 
-# Values Piggy stores for the 21 attribute types; multi_select takes a list. Advertised compactly.
-AttributeValue = Annotated[
-    LongText | int | float | bool | Annotated[list[Text], unadvertised_limits(max_length=100)],
-    WithJsonSchema({"type": ["string", "number", "boolean", "array"], "items": {"type": "string"}}),
-]
+class NewValue(BaseModel):
+    name: AttributeName
+    # Text for every type (a number, true or false, a date, an option value), a list of option values for
+    # multi_select: checked and converted with the attribute's type.
+    value: LongText | Annotated[list[Text], unadvertised_limits(max_length=100)]
+
+
 MAX_NAMES_IN_ERROR = 40
 
 
@@ -64,29 +66,34 @@ MAX_NAMES_IN_ERROR = 40
 async def update_contact(
     contact_uuid: ContactUuid,
     attributes: Annotated[
-        dict[AttributeName, AttributeValue],
+        list[NewValue],
+        NamedOnce,
         Field(
             min_length=1,
             max_length=50,
-            description='Profile field values by attribute name, e.g. {"firstname": "Jane"}; '
-            "multi_select takes a list of option values.",
+            description="Fields to set; values as text (42, true, 2026-12-31), multi_select as a list.",
         ),
     ],
     ctx: Context[Any, Any],
 ) -> Contact:
     """Correct a member's profile fields; the others stay as they are. Only writable attributes
-    (list_contact_attributes) are accepted: a call naming any other field is refused and changes nothing."""
+    (list_contact_attributes) are accepted; otherwise nothing changes."""
+    names = [entry.name for entry in attributes]
     piggy = api(ctx)
-    known = {attribute.name: attribute.writable for attribute in await piggy.list_contact_attributes()}
-    unknown = sorted(name for name in attributes if name not in known)
-    read_only = sorted(name for name in attributes if known.get(name) is False)
+    known = {attribute.name: attribute for attribute in await piggy.list_contact_attributes()}
+    unknown = sorted(name for name in names if name not in known)
+    read_only = sorted(name for name in names if name in known and not known[name].writable)
     if unknown or read_only:
         reasons = [f"unknown: {', '.join(unknown)}"] if unknown else []
         reasons += [f"read-only: {', '.join(read_only)}"] if read_only else []
-        writable = sorted(name for name, ok in known.items() if ok)
+        writable = sorted(name for name, attribute in known.items() if attribute.writable)
         shown = ", ".join(writable[:MAX_NAMES_IN_ERROR]) + (", ..." if len(writable) > MAX_NAMES_IN_ERROR else "")
         raise ToolError(f"Nothing was changed: {'; '.join(reasons)}. Writable attributes: {shown or 'none'}.")
-    return await piggy.update_contact(contact_uuid, attributes)
+    try:
+        values = {entry.name: known[entry.name].stored_form(entry.value) for entry in attributes}
+    except ValueError as exc:
+        raise ToolError(f"Nothing was changed: {exc}.") from None
+    return await piggy.update_contact(contact_uuid, values)
 
 
 # Verification -------------------------------------------------------------------------------------
@@ -117,8 +124,8 @@ async def verify_login_code(
     ctx: Context[Any, Any],
 ) -> VerifiedContact:
     """Check the code a member got from send_contact_verification_email; returns the verified contact's uuid.
-    A code works once; a wrong, used or expired code is an error (13010): let the member check it, or send a
-    new email."""
+    A code works once; a wrong, used or expired code is an error: let the member check it, or send a new
+    email."""
     return VerifiedContact(uuid=await api(ctx).verify_login_code(email, code))
 
 

@@ -6,12 +6,21 @@ from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import Field, WithJsonSchema
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from piggy_mcp.piggy import PiggyAPI
 from piggy_mcp.piggy.models import CreditReception, LoyaltyTransaction, Reversal, Shop
 from piggy_mcp.schema import unadvertised_limits
-from piggy_mcp.tools.args import AttributeName, ContactUuid, PageNumber, ShopUuid, ShortText, Text, Uuid
+from piggy_mcp.tools.args import (
+    AttributeName,
+    ContactUuid,
+    NamedOnce,
+    PageNumber,
+    ShopUuid,
+    ShortText,
+    Text,
+    Uuid,
+)
 from piggy_mcp.tools.confirmation import ConfirmableResult, shown_email
 from piggy_mcp.tools.results import Paged, Result
 from piggy_mcp.tools.runtime import api
@@ -31,8 +40,13 @@ async def get_contact_credit_balance(contact_uuid: ContactUuid, ctx: Context[Any
     return CreditBalance(contact_uuid=contact_uuid, balance=await api(ctx).get_credit_balance(contact_uuid))
 
 
-# Loyalty-transaction attribute values, advertised compactly (an integer is a number).
-TransactionAttribute = Annotated[Text | int | float | bool, WithJsonSchema({"type": ["string", "number", "boolean"]})]
+class TransactionValue(BaseModel):
+    name: AttributeName
+    # An integer is a number; alternatives, not a list of types, which strict function calling refuses.
+    value: Annotated[
+        Text | int | float | bool,
+        WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]}),
+    ]
 
 
 @toolset.tool(title="Award credits", annotations=WRITE)
@@ -54,8 +68,8 @@ async def create_credit_reception(
     contact_identifier_value: Annotated[Text | None, Field(description="Card or other identifier used.")] = None,
     pos_transaction_uuid: Annotated[Uuid | None, Field(description="Its POS transaction.")] = None,
     attributes: Annotated[
-        dict[AttributeName, TransactionAttribute] | None,
-        Field(description="Transaction attribute values by name."),
+        Annotated[list[TransactionValue], NamedOnce] | None,
+        Field(description="Transaction attribute values."),
         unadvertised_limits(max_length=50),
     ] = None,
 ) -> CreditReception:
@@ -72,7 +86,7 @@ async def create_credit_reception(
         unit_name=unit_name,
         contact_identifier_value=contact_identifier_value,
         pos_transaction_uuid=pos_transaction_uuid,
-        attributes=attributes,
+        attributes={entry.name: entry.value for entry in attributes or []},
     )
 
 
@@ -133,7 +147,7 @@ async def reverse_credit_reception(
     ctx: Context[Any, Any],
     contact_uuid: Annotated[
         ContactUuid | None,
-        Field(description="Who received them: gives a preview with the amount and balance after."),
+        Field(description="Who received them, for a preview of the balance after."),
     ] = None,
 ) -> ReverseResult:
     """Take back the credits of one credit reception (e.g. a refunded purchase) with an opposite reception.
@@ -177,5 +191,5 @@ class Shops(Result):
 
 @toolset.tool(title="List shops", annotations=READ, untrusted=("shops",))
 async def list_shops(ctx: Context[Any, Any]) -> Shops:
-    """List the account's shops (physical or web). Credits, reward redemptions and vouchers name a shop by uuid."""
+    """List the account's shops (physical or web), whose uuids other tools take."""
     return Shops(shops=await api(ctx).list_shops())

@@ -37,7 +37,7 @@ async def create_vouchers_batch(
     activation_date: Annotated[DateTime | None, Field(description="When usable; default: now.")] = None,
 ) -> VoucherBatch:
     """Create up to 500 vouchers for a promotion, e.g. for a campaign. Piggy makes them in the background: the
-    batch comes back PENDING, the codes appear on the promotion soon after. Not idempotent."""
+    batch comes back PENDING and the codes follow. Not idempotent."""
     return await api(ctx).create_vouchers_batch(
         promotion_uuid, quantity, contact_uuid, expiration_date, activation_date
     )
@@ -62,8 +62,8 @@ async def find_voucher_by_code(
     code: Annotated[NonEmptyText, Field(description="The voucher code, as the member gives it.")],
     ctx: Context[Any, Any],
 ) -> Voucher:
-    """Look up a voucher by the code a member gives, e.g. before redeem_voucher: its status (ACTIVE, REDEEMED,
-    EXPIRED, DEACTIVATED, INACTIVE, LOCKED), dates, promotion and owner."""
+    """Look up a voucher by the code a member gives, e.g. before redeem_voucher: its status, dates, promotion
+    and owner."""
     return Voucher.model_validate(await api(ctx).find_voucher_by_code(code), from_attributes=True)
 
 
@@ -120,7 +120,7 @@ async def redeem_voucher(
     shop_uuid: Annotated[Uuid | None, Field(description="Shop where it is redeemed.")] = None,
 ) -> VoucherRedemption:
     """Mark a voucher as used, e.g. when the member applies it. Not idempotent: a second call fails as already
-    redeemed (80005). Check it first with find_voucher_by_code."""
+    redeemed. Check it first with find_voucher_by_code."""
     return VoucherRedemption.model_validate(
         await api(ctx).redeem_voucher(code, contact_uuid, shop_uuid), from_attributes=True
     )

@@ -46,6 +46,7 @@ from tests.helpers import (
     envelope,
     fake_claim,
     fake_merge,
+    pairs,
     refused,
     structured,
     text_of,
@@ -94,12 +95,9 @@ MEMBER: dict[str, Any] = {
     "credit_balance": 120,
     "is_anonymous": False,
     "tier": "Gold",
-    "attributes": {
-        "firstname": "Jane",
-        "lastname": "Doe",
-        "fake_favourite_colour": "blue",
-        "fake_interests": ["coffee", "tea"],
-    },
+    "attributes": pairs(
+        {"firstname": "Jane", "lastname": "Doe", "fake_favourite_colour": "blue", "fake_interests": ["coffee", "tea"]}
+    ),
 }
 
 
@@ -205,34 +203,87 @@ async def test_update_contact_checks_the_names_then_puts_the_attributes(
     update = piggy.put(f"/contacts/{CONTACT_A}").respond(200, json=envelope(member_data(firstname="Janet")))
     changes = {"firstname": "Janet", "fake_favourite_colour": "blue"}
 
-    result = await client.call_tool("update_contact", {"contact_uuid": CONTACT_A, "attributes": changes})
+    result = await client.call_tool("update_contact", {"contact_uuid": CONTACT_A, "attributes": pairs(changes)})
 
     assert result.is_error is False
     assert_get(the_request(attributes), "/contact-attributes")
     assert_write(the_request(update), "PUT", f"/contacts/{CONTACT_A}", {"attributes": changes})
-    assert result.structured_content == {**MEMBER, "attributes": {**MEMBER["attributes"], "firstname": "Janet"}}
+    renamed = [{**entry, "value": "Janet"} if entry["name"] == "firstname" else entry for entry in MEMBER["attributes"]]
+    assert result.structured_content == {**MEMBER, "attributes": renamed}
 
 
-async def test_update_contact_sends_typed_values_as_given(client: Client, piggy: respx.MockRouter) -> None:
-    typed = [attribute("fake_shoe_size", "number"), attribute("fake_vip", "boolean"), attribute("fake_tags")]
-    piggy.get("/contact-attributes").respond(200, json=envelope(typed))
+TYPED = [
+    attribute("fake_shoe_size", "number"),
+    attribute("fake_weight", "float"),
+    attribute("fake_vip", "boolean"),
+    {**attribute("fake_tags", "multi_select"), "options": [{"value": "a", "label": "A"}, {"value": "b", "label": "B"}]},
+    {**attribute("fake_size", "select"), "options": [{"value": "S", "label": "Small"}, {"value": "L", "label": "L"}]},
+    attribute("fake_note"),
+]
+
+
+async def test_update_contact_sends_each_value_in_its_attributes_type(client: Client, piggy: respx.MockRouter) -> None:
+    piggy.get("/contact-attributes").respond(200, json=envelope(TYPED))
     update = piggy.put(f"/contacts/{CONTACT_A}").respond(200, json=envelope(member_data()))
-    changes = {"fake_shoe_size": 42.5, "fake_vip": True, "fake_tags": ["a", "b"]}
+    given = {
+        "fake_shoe_size": "42",
+        "fake_weight": "4.5",
+        "fake_vip": "True",
+        "fake_tags": ["a", "b"],
+        "fake_size": "L",
+        "fake_note": "42",
+    }
 
-    result = await client.call_tool("update_contact", {"contact_uuid": CONTACT_A, "attributes": changes})
+    result = await client.call_tool("update_contact", {"contact_uuid": CONTACT_A, "attributes": pairs(given)})
 
-    assert result.is_error is False
-    assert_write(the_request(update), "PUT", f"/contacts/{CONTACT_A}", {"attributes": changes})
+    assert result.is_error is False, text_of(result)
+    sent = {"fake_shoe_size": 42, "fake_weight": 4.5, "fake_vip": True, "fake_tags": ["a", "b"], "fake_size": "L"}
+    assert_write(the_request(update), "PUT", f"/contacts/{CONTACT_A}", {"attributes": {**sent, "fake_note": "42"}})
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "rule"),
+    [
+        ("fake_shoe_size", "big", "fake_shoe_size is a number field: give a number such as 42 or 4.5, not 'big'"),
+        ("fake_weight", "nan", "fake_weight is a number field"),
+        ("fake_vip", "yes", "fake_vip is a yes/no field: give true or false"),
+        ("fake_tags", ["a", "c"], "fake_tags takes only its option values (a, b), not 'c'"),
+        ("fake_size", "M", "fake_size takes only its option values (S, L), not 'M'"),
+        ("fake_note", ["x"], "fake_note takes one value, not a list"),
+    ],
+)
+async def test_update_contact_refuses_a_value_its_attribute_cannot_hold(
+    client: Client, piggy: respx.MockRouter, name: str, value: Any, rule: str
+) -> None:
+    piggy.get("/contact-attributes").respond(200, json=envelope(TYPED))
+    update = piggy.put(f"/contacts/{CONTACT_A}").respond(200, json=envelope(member_data()))
+
+    result = await client.call_tool(
+        "update_contact", {"contact_uuid": CONTACT_A, "attributes": [{"name": name, "value": value}]}
+    )
+
+    refused(result, "Nothing was changed", rule)
+    assert not update.called
+
+
+async def test_update_contact_refuses_an_attribute_named_twice(client: Client, piggy: respx.MockRouter) -> None:
+    catch = anything(piggy)
+    twice = [{"name": "firstname", "value": "Jane"}, {"name": "firstname", "value": "Janet"}]
+
+    result = await client.call_tool("update_contact", {"contact_uuid": CONTACT_A, "attributes": twice})
+
+    refused(result, "attributes must name each attribute once, but names firstname twice")
+    assert not catch.called
 
 
 @pytest.mark.parametrize(
     ("changes", "fragments"),
     [
         ({"firstname": "Jane", "favourite_colour": "red"}, ["unknown: favourite_colour"]),
-        ({"loyalty_balance": 1000}, ["read-only: loyalty_balance"]),
+        ({"loyalty_balance": "1000"}, ["read-only: loyalty_balance"]),
         ({"loyalty_last_transaction_date": "2026-01-01"}, ["read-only: loyalty_last_transaction_date"]),
         ({"channel": "web"}, ["read-only: channel"]),
-        ({"nickname": "JD", "loyalty_balance": 5}, ["unknown: nickname", "read-only: loyalty_balance"]),
+        ({"nickname": "JD", "loyalty_balance": "5"}, ["unknown: nickname", "read-only: loyalty_balance"]),
     ],
     ids=["unknown", "hard-read-only", "system-without-flags", "soft-read-only", "both"],
 )
@@ -242,7 +293,7 @@ async def test_update_contact_refuses_fields_it_cannot_write_and_sends_nothing(
     attributes = piggy.get("/contact-attributes").respond(200, json=envelope(ATTRIBUTES))
     update = piggy.put(f"/contacts/{CONTACT_A}").respond(200, json=envelope(member_data()))
 
-    result = await client.call_tool("update_contact", {"contact_uuid": CONTACT_A, "attributes": changes})
+    result = await client.call_tool("update_contact", {"contact_uuid": CONTACT_A, "attributes": pairs(changes)})
 
     refused(
         result, "Nothing was changed", *fragments, "Writable attributes: fake_favourite_colour, firstname, lastname."
@@ -256,7 +307,7 @@ async def test_update_contact_refuses_an_empty_change_before_reading_anything(
 ) -> None:
     catch = anything(piggy)
 
-    result = await client.call_tool("update_contact", {"contact_uuid": CONTACT_A, "attributes": {}})
+    result = await client.call_tool("update_contact", {"contact_uuid": CONTACT_A, "attributes": []})
 
     refused(result, "attributes")
     assert catch.called is False

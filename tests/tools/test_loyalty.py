@@ -40,6 +40,7 @@ from tests.helpers import (
     envelope,
     fake_reverse,
     page_meta,
+    pairs,
     refused,
     structured,
     text_of,
@@ -115,7 +116,7 @@ async def test_create_credit_reception_sends_unit_value_and_attributes_top_level
             "unit_name": "purchase_amount",
             "contact_identifier_value": "FAKE-CARD-0001",
             "pos_transaction_uuid": POS_TRANSACTION,
-            "attributes": {"fake_table_number": "12", "fake_guests": 3, "fake_takeaway": True},
+            "attributes": pairs({"fake_table_number": "12", "fake_guests": 3, "fake_takeaway": True}),
         },
     )
 
