@@ -23,7 +23,7 @@ from piggy_mcp import __version__
 
 # A placeholder until the project is published there.
 REPOSITORY = "https://github.com/piggy-mcp/piggy-mcp"
-PRIVACY_POLICY = f"{REPOSITORY}/blob/main/PRIVACY.md"  # a placeholder too: the page is not written yet
+PRIVACY_POLICY = f"{REPOSITORY}/blob/main/PRIVACY.md"  # the repository's PRIVACY.md
 ENTRY_POINT = "server/main.py"
 MANIFEST_VERSION = "0.4"  # the first with the `uv` server type
 ZIP_DATE = (2026, 1, 1, 0, 0, 0)  # the same bytes for the same sources

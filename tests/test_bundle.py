@@ -80,7 +80,8 @@ def test_server_runs_the_entry_point_through_uv_and_links_stay_in_the_repository
     assert (data["manifest_version"], server["type"], server["entry_point"]) == ("0.4", "uv", "server/main.py")
     assert server["mcp_config"]["command"] == "uv"
     assert server["mcp_config"]["args"] == ["run", "--directory", "${__dirname}", server["entry_point"]]
-    assert data["privacy_policies"] == [f"{REPOSITORY}/blob/main/PRIVACY.md"]  # a placeholder page
+    assert data["privacy_policies"] == [f"{REPOSITORY}/blob/main/PRIVACY.md"]
+    assert (ROOT / "PRIVACY.md").is_file()
     assert data["repository"]["url"] == data["homepage"] == REPOSITORY == bundle.REPOSITORY
 
 
