@@ -40,6 +40,7 @@ from tests.helpers import (
     ROOT,
     STORE_BALANCE,
     FreshInstall,
+    StdioRun,
     client_env,
     fresh_install,
     post_mcp,
@@ -187,15 +188,42 @@ def started(launch: Launch, installed: FreshInstall, uv_cache: Path, state: Path
     )
 
 
+@pytest.fixture(scope="module")
+def runs(
+    installed: FreshInstall, uv_cache: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[tuple[str, str], StdioRun | AssertionError]:
+    """Every example's command line, started all at once (each takes seconds, mostly waiting): what each served."""
+    outcomes: dict[tuple[str, str], StdioRun | AssertionError] = {}
+
+    async def run(client: str, variant: str) -> None:
+        workdir = tmp_path_factory.mktemp(f"{client}-{variant}")
+        launch = launch_of(entry_of(client, variant))
+        if client == "codex" and variant == "account":
+            launch = Launch(launch.command, launch.args, {"PIGGY_API_KEY": FAKE_KEY})  # what env_vars forwards
+        params = started(launch, installed, uv_cache, workdir / "state")
+        try:
+            outcomes[client, variant] = await run_over_stdio(
+                params, workdir / "stderr.log", sandbox=variant == "sandbox"
+            )
+        except AssertionError as failure:
+            outcomes[client, variant] = failure
+
+    async def run_all() -> None:
+        async with anyio.create_task_group() as tasks:
+            for case in CASES:
+                tasks.start_soon(run, *case)
+
+    anyio.run(run_all)
+    return outcomes
+
+
 @pytest.mark.parametrize(("client", "variant"), CASES)
-async def test_the_command_line_serves_every_tool(
-    client: str, variant: str, installed: FreshInstall, uv_cache: Path, tmp_path: Path
+def test_the_command_line_serves_every_tool(
+    client: str, variant: str, runs: dict[tuple[str, str], StdioRun | AssertionError]
 ) -> None:
-    launch = launch_of(entry_of(client, variant))
-    if client == "codex" and variant == "account":
-        launch = Launch(launch.command, launch.args, {"PIGGY_API_KEY": FAKE_KEY})  # what env_vars forwards
-    params = started(launch, installed, uv_cache, tmp_path / "state")
-    run = await run_over_stdio(params, tmp_path / "stderr.log", sandbox=variant == "sandbox")
+    run = runs[client, variant]
+    if isinstance(run, AssertionError):
+        raise run
     assert run.server_version == piggy_mcp.__version__
     assert set(run.tools) == EXPECTED_TOOLS
     if variant == "sandbox":
