@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -18,6 +19,8 @@ class ConfigurationError(Exception):
 
 
 _PROCESS_KEY = secrets.token_bytes(32)
+# A uuid in the form Piggy gives them out (the settings come before, and know nothing of, the Piggy layer).
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 # Comma-separated in the environment: PIGGY_TOOLSETS=contacts,loyalty
 CommaList = Annotated[list[str], NoDecode]
@@ -50,6 +53,7 @@ class Settings(BaseSettings):
     max_concurrent_requests: int = Field(default=8, ge=1, le=100, description="Requests to Piggy in flight at once.")
     queue_timeout: float = Field(default=5.0, gt=0, le=20, description="Seconds a request may wait for a free slot.")
 
+    shop_uuid: str | None = Field(default=None, description="The shop a call means when it names none.")
     sandbox: bool = Field(default=False, description="Serve against the built-in simulated Piggy account.")
 
     # What an agent may do
@@ -89,6 +93,13 @@ class Settings(BaseSettings):
     @classmethod
     def _split(cls, value: Any) -> Any:
         return _split_commas(value)
+
+    @field_validator("shop_uuid")
+    @classmethod
+    def _a_uuid(cls, value: str | None) -> str | None:
+        if value is not None and not _UUID.fullmatch(value):
+            raise ValueError("PIGGY_SHOP_UUID must be a shop's uuid, as list_shops gives it")
+        return value
 
     @field_validator("mcp_auth_tokens", mode="before")
     @classmethod

@@ -1,7 +1,8 @@
 """Which tools a server offers: the operator decides, not the model.
 
 Toolsets (`all` for every one) and single tools add to the selection, exclusions take away, and read-only mode
-wins over everything. Unknown names stop the start with the list of valid ones.
+wins over everything. With nothing named, the default toolsets are served; opt-in ones only when named or with
+`all`. Unknown names stop the start with the list of valid ones.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def select_tools(
     exclude_tools: Sequence[str] = (),
     available: Sequence[Toolset] = TOOLSETS,
 ) -> list[ToolSpec]:
-    """The tools to serve, in the fixed order of `available`. With no toolsets and no tools named: all."""
+    """The tools to serve, in the fixed order of `available`. With no toolsets and no tools named: the default
+    toolsets."""
     by_toolset = {toolset.name: toolset for toolset in available}
     every_tool = [spec for toolset in available for spec in toolset.tools]
     names = {spec.name for spec in every_tool}
@@ -57,8 +59,12 @@ def select_tools(
             ", ".join(aliases[alias]),
         )
         wanted_tools.update(aliases[alias])
-    everything = ALL in toolsets or not (toolsets or tools)
-    wanted_sets = set(by_toolset) if everything else {name for name in toolsets if name in by_toolset}
+    if ALL in toolsets:
+        wanted_sets = set(by_toolset)
+    elif not (toolsets or tools):
+        wanted_sets = {toolset.name for toolset in available if toolset.default}
+    else:
+        wanted_sets = {name for name in toolsets if name in by_toolset}
     return [
         spec
         for spec in every_tool

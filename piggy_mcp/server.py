@@ -19,6 +19,7 @@ from piggy_mcp.auth import StaticTokenVerifier
 from piggy_mcp.config import Settings
 from piggy_mcp.listing import LeanListing
 from piggy_mcp.piggy import PiggyAPI, PiggyClient
+from piggy_mcp.processed import processed_for
 from piggy_mcp.prompts import INSTRUCTIONS, refuse_unknown_prompts, register_prompts
 from piggy_mcp.selection import select_tools
 from piggy_mcp.signing import Signer
@@ -95,9 +96,13 @@ def build_server(
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[Runtime]:
-        async with PiggyClient(settings, transport=transport) as client, single_use_for(settings) as single_use:
+        async with (
+            PiggyClient(settings, transport=transport) as client,
+            single_use_for(settings) as single_use,
+            processed_for(settings) as processed,
+        ):
             confirmations = Confirmations(signer, single_use, elicitation_only=settings.confirmation == "elicitation")
-            yield Runtime(api=PiggyAPI(client), confirmations=confirmations)
+            yield Runtime(PiggyAPI(client, default_shop=settings.shop_uuid), confirmations, processed)
 
     auth: dict[str, Any] = {}
     if http_url is not None and settings.mcp_auth_tokens:

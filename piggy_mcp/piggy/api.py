@@ -65,10 +65,26 @@ def _opt_id(value: str | None) -> str | None:
 
 
 class PiggyAPI:
-    """Piggy's OAuth client API, as typed calls over one `PiggyClient`."""
+    """Piggy's OAuth client API, as typed calls over one `PiggyClient`.
 
-    def __init__(self, client: PiggyClient) -> None:
+    `default_shop` (PIGGY_SHOP_UUID) is the shop a write means when it names none: a shop with one store need not
+    look it up for every call.
+    """
+
+    def __init__(self, client: PiggyClient, *, default_shop: str | None = None) -> None:
         self._client = client
+        self._default_shop = default_shop
+
+    def shop(self, shop_uuid: str | None) -> str:
+        """The shop a write happens in: the one named, else the default; refused before anything is sent."""
+        chosen = shop_uuid or self._default_shop
+        if chosen is None:
+            raise InvalidInputError(
+                "no shop was named",
+                next_step="Pass shop_uuid, a shop from list_shops (or the operator sets PIGGY_SHOP_UUID). "
+                "Nothing was sent.",
+            )
+        return _id(chosen)
 
     # Contacts -------------------------------------------------------------------------------
 
@@ -177,7 +193,7 @@ class PiggyAPI:
     async def create_credit_reception(
         self,
         contact_uuid: str,
-        shop_uuid: str,
+        shop_uuid: str | None,
         *,
         credits: int | None = None,
         unit_value: float | None = None,
@@ -191,7 +207,7 @@ class PiggyAPI:
                 # Loyalty-transaction attributes travel as top-level keys; ours come last and win.
                 **(attributes or {}),
                 "contact_uuid": _id(contact_uuid),
-                "shop_uuid": _id(shop_uuid),
+                "shop_uuid": self.shop(shop_uuid),
                 "credits": credits,
                 "unit_value": unit_value,
                 "unit_name": unit_name,
@@ -262,11 +278,13 @@ class PiggyAPI:
     async def get_reward(self, reward_uuid: str) -> Reward:
         return await self._client.get(f"/rewards/{_id(reward_uuid)}", shape=Reward.model_validate)
 
-    async def create_reward_reception(self, contact_uuid: str, reward_uuid: str, shop_uuid: str) -> RewardReception:
+    async def create_reward_reception(
+        self, contact_uuid: str, reward_uuid: str, shop_uuid: str | None
+    ) -> RewardReception:
         return await self._client.send(
             "POST",
             "/reward-receptions",
-            {"contact_uuid": _id(contact_uuid), "reward_uuid": _id(reward_uuid), "shop_uuid": _id(shop_uuid)},
+            {"contact_uuid": _id(contact_uuid), "reward_uuid": _id(reward_uuid), "shop_uuid": self.shop(shop_uuid)},
             how_to_check=(
                 "List the contact's loyalty transactions of type reward_receptions: if the reward is there, "
                 "it was redeemed. Do not redeem again before checking."
@@ -306,7 +324,13 @@ class PiggyAPI:
         return await self._client.send(
             "POST",
             "/vouchers/redeem",
-            _compact({"code": code, "contact_uuid": _opt_id(contact_uuid), "shop_uuid": _opt_id(shop_uuid)}),
+            _compact(
+                {
+                    "code": code,
+                    "contact_uuid": _opt_id(contact_uuid),
+                    "shop_uuid": _opt_id(shop_uuid or self._default_shop),
+                }
+            ),
             how_to_check="Find the voucher by its code: status REDEEMED means the redemption went through.",
             require_data=False,
             shape=lambda data: Voucher.redeemed(data, code),

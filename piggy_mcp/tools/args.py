@@ -89,7 +89,8 @@ def _named_once(entries: list[Any]) -> list[Any]:
 NamedOnce = AfterValidator(_named_once)
 
 ContactUuid = Annotated[Uuid, Field(description="The contact's uuid.")]
-ShopUuid = Annotated[Uuid, Field(description="Where it happens (list_shops).")]
+# Optional: without it, the operator's default shop (PIGGY_SHOP_UUID), if there is one.
+ShopUuid = Annotated[Uuid | None, Field(description="Where it happens (list_shops).")]
 Email = Annotated[EmailAddress, Field(description="The contact's email address.")]
 ConfirmationToken = Annotated[
     str | None,

@@ -52,8 +52,8 @@ class TransactionValue(BaseModel):
 @toolset.tool(title="Award credits", annotations=WRITE)
 async def create_credit_reception(
     contact_uuid: ContactUuid,
-    shop_uuid: ShopUuid,
     ctx: Context[Any, Any],
+    shop_uuid: ShopUuid = None,
     credits: Annotated[
         int | None,
         Field(strict=True, description="Credits to award, bypassing the rules."),

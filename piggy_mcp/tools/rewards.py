@@ -55,7 +55,10 @@ class RedeemResult(ConfirmableResult):
     reception: RewardReception | None = None
 
 
-async def redemption_preview(piggy: PiggyAPI, contact_uuid: str, reward_uuid: str) -> RedemptionPreview:
+async def redemption_preview(
+    piggy: PiggyAPI, contact_uuid: str, reward_uuid: str, shop_uuid: str | None
+) -> RedemptionPreview:
+    piggy.shop(shop_uuid)  # a call that names no shop, with no default, is refused before the user is asked
     contact = await piggy.get_contact(contact_uuid)
     reward = await piggy.get_reward(reward_uuid)
     balance, cost = contact.credit_balance or 0, reward.required_credits or 0
@@ -79,8 +82,8 @@ async def redemption_preview(piggy: PiggyAPI, contact_uuid: str, reward_uuid: st
 async def redeem_reward(
     contact_uuid: ContactUuid,
     reward_uuid: Annotated[Uuid, Field(description="The reward, from list_rewards.")],
-    shop_uuid: ShopUuid,
     ctx: Context[Any, Any],
+    shop_uuid: ShopUuid = None,
 ) -> RedeemResult:
     """Redeem a reward for a member: spends their credits; a digital reward returns its code. Only for a
     verified member who chose the reward. Asks the user to confirm first."""

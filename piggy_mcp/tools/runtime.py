@@ -8,6 +8,7 @@ from typing import Any
 from mcp.server.mcpserver import Context
 
 from piggy_mcp.piggy import PiggyAPI
+from piggy_mcp.processed import Processed
 from piggy_mcp.signing import Signer
 from piggy_mcp.single_use import SingleUse
 
@@ -24,10 +25,11 @@ class Confirmations:
 
 @dataclass(frozen=True)
 class Runtime:
-    """The shared Piggy API and how confirmations work."""
+    """The shared Piggy API, how confirmations work, and the writes already sent."""
 
     api: PiggyAPI
     confirmations: Confirmations
+    processed: Processed
 
 
 def runtime(ctx: Context[Any, Any]) -> Runtime:

@@ -58,6 +58,8 @@ class Toolset:
     name: str
     description: str
     tools: list[ToolSpec] = field(default_factory=list)
+    # Served when the operator names no toolsets; the others are opt-in (named, or with `all`).
+    default: bool = True
 
     def tool(self, *, title: str, annotations: ToolAnnotations, untrusted: tuple[str, ...] = ()) -> Callable[[F], F]:
         """Register an async function as a tool of this set; its docstring is the model-facing description.
