@@ -453,6 +453,8 @@ TOOLSETS_BY_DOMAIN = {
 # The same, computed from `piggy_mcp.tools.TOOLSETS`, so that adding tools does not break the tests using them.
 ALL_SPECS: list[ToolSpec] = [spec for toolset in TOOLSETS for spec in toolset.tools]
 ALL_TOOLS = [spec.name for spec in ALL_SPECS]
+# What a server serves when the operator names no toolsets: the default ones, not the opt-in.
+DEFAULT_TOOLS = [spec.name for toolset in TOOLSETS if toolset.default for spec in toolset.tools]
 READ_TOOLS = [spec.name for spec in ALL_SPECS if spec.read_only]
 WRITE_TOOLS = [spec.name for spec in ALL_SPECS if not spec.read_only]
 TOOLSET_NAMES = [toolset.name for toolset in TOOLSETS]

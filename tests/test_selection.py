@@ -8,6 +8,7 @@ these tests; the tools named explicitly (merge_contacts, create_credit_reception
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -17,9 +18,11 @@ from mcp import Client
 from piggy_mcp.config import Settings
 from piggy_mcp.selection import SelectionError, select_tools
 from piggy_mcp.server import build_server
+from piggy_mcp.tools import TOOLSETS, Toolset
 from tests.conftest import CONTACT_A, SHOP, make_settings
 from tests.helpers import (
     ALL_TOOLS,
+    DEFAULT_TOOLS,
     EMAIL,
     MERGE_ARGS,
     MODES,
@@ -55,9 +58,18 @@ async def listed(settings: Settings, mode: Mode = "auto") -> list[str]:
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_default_serves_every_tool_in_toolset_order(mode: Mode) -> None:
-    assert await listed(make_settings(), mode) == ALL_TOOLS
-    assert [spec.name for spec in select_tools()] == ALL_TOOLS
+async def test_default_serves_the_default_toolsets_in_toolset_order(mode: Mode) -> None:
+    assert await listed(make_settings(), mode) == DEFAULT_TOOLS
+    assert [spec.name for spec in select_tools()] == DEFAULT_TOOLS
+    assert await listed(make_settings(toolsets=["all"]), mode) == ALL_TOOLS
+
+
+def test_opt_in_toolsets_are_served_only_when_named() -> None:
+    moved = dataclasses.replace(TOOLSETS[0].tools[0], toolset="opt_in_example")
+    available = [*TOOLSETS, Toolset("opt_in_example", "An opt-in set.", [moved], default=False)]
+    assert moved not in select_tools(available=available)
+    assert select_tools(toolsets=["opt_in_example"], available=available) == [moved]
+    assert moved in select_tools(toolsets=["all"], available=available)
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -76,12 +76,12 @@ CASES = {
         lambda piggy: fake_reverse(piggy).reverse,
     ),
 }
-CONFIRMED = sorted(spec.name for spec in select_tools() if spec.confirmed)
+CONFIRMED = sorted(spec.name for spec in select_tools(toolsets=["all"]) if spec.confirmed)
 
 
 def test_every_confirmed_tool_is_covered_and_every_destructive_tool_is_confirmed() -> None:
     assert sorted(CASES) == CONFIRMED
-    destructive = sorted(spec.name for spec in select_tools() if spec.annotations.destructive_hint)
+    destructive = sorted(spec.name for spec in select_tools(toolsets=["all"]) if spec.annotations.destructive_hint)
     assert destructive == CONFIRMED
 
 
@@ -93,7 +93,7 @@ async def test_an_accepted_elicitation_sends_the_write_once_after_the_question(
     case = CASES[tool]
     write = case.fake(piggy)
     user = User(**ACCEPT, probe=lambda: write.called)
-    async with connect(build_server(make_settings()), mode, user) as client:
+    async with connect(build_server(make_settings(toolsets=["all"])), mode, user) as client:
         result = await client.call_tool(tool, case.arguments)
     assert structured(result)["status"] == "done"
     assert user.probed == [False]  # asked once, before anything was written
@@ -108,7 +108,7 @@ async def test_anything_but_a_yes_sends_nothing(
 ) -> None:
     case = CASES[tool]
     write = case.fake(piggy)
-    async with connect(build_server(make_settings()), mode, User(**answer)) as client:
+    async with connect(build_server(make_settings(toolsets=["all"])), mode, User(**answer)) as client:
         result = await client.call_tool(tool, case.arguments)
     data = structured(result)
     assert data["status"] == "cancelled"
@@ -123,7 +123,7 @@ async def test_without_elicitation_a_token_confirms_exactly_one_write(
 ) -> None:
     case = CASES[tool]
     write = case.fake(piggy)
-    async with connect(build_server(make_settings()), mode) as client:
+    async with connect(build_server(make_settings(toolsets=["all"])), mode) as client:
         first = await client.call_tool(tool, case.arguments)
         pending = structured(first)
         assert pending["status"] == "confirmation_required"
@@ -167,7 +167,7 @@ async def test_a_wrong_token_is_refused_and_sends_nothing(
 ) -> None:
     case = CASES[tool]
     write = case.fake(piggy)
-    async with connect(build_server(make_settings()), mode) as client:
+    async with connect(build_server(make_settings(toolsets=["all"])), mode) as client:
         token = structured(await client.call_tool(tool, case.arguments))["confirmation_token"]
         arguments, says = refused_call(refusal, tool, case, token)
         result = await client.call_tool(tool, arguments)
