@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel
 
 _VERSION = "c2"
 _TOKEN = re.compile(
@@ -84,5 +85,14 @@ class Signer:
         return CheckedToken(token, match["stake"], expires)
 
     def _sign(self, tool: str, args: Mapping[str, Any], expires: int, nonce: str, stake: str) -> str:
-        message = json.dumps([tool, expires, nonce, stake, dict(args)], sort_keys=True, separators=(",", ":"))
+        message = json.dumps(
+            [tool, expires, nonce, stake, dict(args)], sort_keys=True, separators=(",", ":"), default=_plain
+        )
         return _b64(hmac.new(self._key, message.encode(), hashlib.sha256).digest())
+
+
+def _plain(value: Any) -> Any:
+    """An argument that is a model (a list item, say) as the JSON it came in as."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    raise TypeError(f"cannot sign an argument of type {type(value).__name__}")

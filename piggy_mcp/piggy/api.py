@@ -33,9 +33,12 @@ from piggy_mcp.piggy.models import (
     VoucherBatch,
     after_write,
     auth_token,
-    is_uuid,
     verification_message,
 )
+from piggy_mcp.piggy.orders import OrdersAPI
+from piggy_mcp.piggy.paths import compact as _compact
+from piggy_mcp.piggy.paths import optional_path_id as _opt_id
+from piggy_mcp.piggy.paths import path_id as _id
 
 # Piggy's page sizes.
 PRODUCTS_PAGE_LIMIT = 100  # the maximum for products
@@ -48,23 +51,7 @@ RECEPTION_SCAN_PAGES = 3
 RECEPTION_SCAN_LIMIT = 100
 
 
-def _id(value: str) -> str:
-    """A path segment that must be a UUID: anything else could change the URL's path."""
-    if is_uuid(value):
-        return value.lower()
-    raise InvalidInputError(f"{value!r} is not a UUID", next_step="Pass the uuid exactly as Piggy gave it.")
-
-
-def _compact(body: Mapping[str, Any]) -> JSON:
-    """Drop arguments that were not given, so Piggy applies its own defaults."""
-    return {k: v for k, v in body.items() if v is not None}
-
-
-def _opt_id(value: str | None) -> str | None:
-    return _id(value) if value is not None else None
-
-
-class PiggyAPI:
+class PiggyAPI(OrdersAPI):
     """Piggy's OAuth client API, as typed calls over one `PiggyClient`.
 
     `default_shop` (PIGGY_SHOP_UUID) is the shop a write means when it names none: a shop with one store need not

@@ -178,3 +178,36 @@ class Tier:
     description: str
     position: int
     min_credits: int  # lifetime credits received needed to reach it
+
+
+# Orders --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Line:
+    external_identifier: str
+    quantity: int
+    total_amount: int  # cents
+
+
+@dataclass
+class Order:
+    uuid: str
+    external_identifier: str
+    contact_uuid: str
+    shop_uuid: str
+    status: str
+    payment_status: str
+    total_order_amount: int
+    lines: dict[str, Line]
+    points: int
+    points_returned: int = 0
+    quantities_returned: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class OrderBook:
+    """The sandbox's orders by external identifier, and the external identifiers of its returns."""
+
+    orders: dict[str, Order] = field(default_factory=dict)
+    returns: set[str] = field(default_factory=set)

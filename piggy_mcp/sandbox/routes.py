@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from piggy_mcp.sandbox import shapes
+from piggy_mcp.sandbox import orders, shapes
 from piggy_mcp.sandbox.errors import ApiError
 from piggy_mcp.sandbox.inputs import Fields
 from piggy_mcp.sandbox.state import ATTRIBUTE_TYPES, CHOICE_TYPES, TRANSACTION_FILTERS, VOUCHER_STATUSES, Store
@@ -425,3 +425,5 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/products/batch", create_products),
     ("PUT", "/bookings/{uuid}", update_booking),
 ]
+# The domains with handlers of their own.
+ROUTES += orders.ROUTES

@@ -22,6 +22,7 @@ from piggy_mcp.sandbox.records import (
     Attribute,
     Booking,
     Contact,
+    OrderBook,
     Product,
     Promotion,
     Reward,
@@ -138,6 +139,7 @@ class Store:
         self.bookings: dict[str, Booking] = {b.uuid: b for b in data.bookings}
         self.tiers: list[Tier] = data.tiers
         self.batches: dict[str, VoucherBatch] = {}
+        self.orders = OrderBook()
         self.login_codes: dict[str, str] = {}  # contact uuid -> code "sent" and not used yet
         self._jobs: list[_Job] = []
         self._serial = 0

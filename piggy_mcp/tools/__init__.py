@@ -1,6 +1,6 @@
 """The tools, grouped by domain into toolsets. The order here is the order of `tools/list`."""
 
-from piggy_mcp.tools import attributes, bookings, catalog, contacts, loyalty, rewards, vouchers
+from piggy_mcp.tools import attributes, bookings, catalog, contacts, loyalty, orders, rewards, vouchers
 from piggy_mcp.tools.toolset import Toolset, ToolSpec
 
 TOOLSETS: tuple[Toolset, ...] = (
@@ -11,6 +11,7 @@ TOOLSETS: tuple[Toolset, ...] = (
     vouchers.toolset,
     catalog.toolset,
     bookings.toolset,
+    orders.toolset,
 )
 
 __all__ = ["TOOLSETS", "ToolSpec", "Toolset"]
