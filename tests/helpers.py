@@ -730,3 +730,23 @@ async def run_over_stdio(params: StdioServerParameters, log: Path, *, sandbox: b
             stderr = await anyio.Path(log).read_text(encoding="utf-8")
             raise AssertionError(f"{params.command} {params.args}: {exc!r}\nstderr:\n{stderr}") from exc
     return StdioRun(version, tools, balance)
+
+
+# An order return, and Piggy's answer to it ---------------------------------------------------------------------
+
+# Every argument named (the unused way to name the order as null), as a token binds them all.
+ORDER_RETURN_ARGS = {
+    "external_identifier": "RET-1",
+    "order_uuid": None,
+    "order_external_identifier": "WEB-1001",
+    "line_items": [{"external_identifier": "L1", "quantity": 1}],
+}
+
+
+def fake_order_return(piggy: respx.MockRouter) -> respx.Route:
+    """Piggy for create_order_return(ORDER_RETURN_ARGS): its preview reads nothing; the return takes 61 points."""
+    answer = {
+        "return": {"uuid": "0b0b0b0b-0000-4000-8000-000000000001", "status": "COMPLETED"},
+        "result": {"type": "POINTS_TRANSACTION", "points": -61, "data": {"new_balance": 95}},
+    }
+    return piggy.post("/order-returns/create-and-process").respond(200, json=envelope(answer))

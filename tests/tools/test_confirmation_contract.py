@@ -28,6 +28,7 @@ from tests.helpers import (
     DECLINE,
     MERGE_ARGS,
     MODES,
+    ORDER_RETURN_ARGS,
     REDEEM_ARGS,
     REVERSE_ARGS,
     SHOP_2,
@@ -36,6 +37,7 @@ from tests.helpers import (
     connect,
     fake_claim,
     fake_merge,
+    fake_order_return,
     fake_redeem,
     fake_reverse,
     structured,
@@ -74,6 +76,11 @@ CASES = {
         REVERSE_ARGS,
         {**REVERSE_ARGS, "contact_uuid": CONTACT_B},
         lambda piggy: fake_reverse(piggy).reverse,
+    ),
+    "create_order_return": Case(
+        ORDER_RETURN_ARGS,
+        {**ORDER_RETURN_ARGS, "order_external_identifier": "WEB-1002"},
+        fake_order_return,
     ),
 }
 CONFIRMED = sorted(spec.name for spec in select_tools(toolsets=["all"]) if spec.confirmed)
