@@ -30,7 +30,7 @@ POLL_INTERVAL = 0.2  # seconds between reads while waiting for Piggy's backgroun
 POLL_TRIES = 25
 
 INTRO = """\
-piggy-mcp demo: four member stories from Piggy's use cases, told through a real MCP client session.
+piggy-mcp demo: five member stories from Piggy's use cases, told through a real MCP client session.
 
 Everything below is SIMULATED: the server runs against piggy-mcp's built-in sandbox, a made-up coffee roaster
 (Bonte Boon, Utrecht), not a Piggy account. No API key, no network; the data resets on every run. The server
@@ -265,7 +265,7 @@ async def attribute(demo: Demo) -> None:
     demo.say("Every profile now has the field; members can choose electronics, clothing or home goods.")
 
 
-async def reward(demo: Demo, uuid: str, balance: int) -> None:
+async def reward(demo: Demo, uuid: str, balance: int) -> int:
     demo.story(
         "She spends her points on a reward",
         "Back in the shop a week later, Sanne asks the assistant what her points can buy.",
@@ -295,13 +295,63 @@ async def reward(demo: Demo, uuid: str, balance: int) -> None:
     after = await demo.call("Read her balance after.", "get_contact_credit_balance", {"contact_uuid": uuid})
     demo.expect(after.get("balance") == balance - cost, f"the balance to drop by {cost}")
     demo.say(f"{balance} - {cost} = {after['balance']} points left, and a bag of beans to take home.")
+    return int(after["balance"])
+
+
+WEB_ORDER = "BB-WEB-1001"
+BEANS_LINE = {"external_identifier": "beans-1kg", "name": "Beans, 1 kg", "quantity": 2, "price": 1250}
+GRINDER_LINE = {"external_identifier": "grinder", "name": "Hand grinder", "quantity": 1, "price": 3650}
+
+
+async def purchase(demo: Demo, uuid: str, balance: int) -> None:
+    demo.story(
+        "An online purchase earns points once, and a return takes the right ones back",
+        "Sanne orders two bags of beans and a grinder in the web shop (61.50 euros), which sends the order on.",
+    )
+    order = {
+        "external_identifier": WEB_ORDER,
+        "contact_uuid": uuid,
+        "shop_uuid": SEED.shops.web,
+        "total_order_amount": 6150,
+        "line_items": [BEANS_LINE, GRINDER_LINE],
+    }
+    placed = await demo.call("Send the paid order: the loyalty rules turn it into points.", "create_order", order)
+    earned = int(placed["order"]["points"])
+    demo.expect(placed.get("status") == "processed" and earned == 61, "61 points for 61.50 euros")
+    again = await demo.call("The web shop timed out waiting and sends the same order again.", "create_order", order)
+    demo.expect(again.get("status") == "already_processed", "the repeat to be answered, not sent")
+    after_order = await demo.call("Read her balance.", "get_contact_credit_balance", {"contact_uuid": uuid})
+    demo.expect(after_order.get("balance") == balance + earned, f"the balance to rise by {earned}, once")
+    demo.say(f"{balance} + {earned} = {after_order['balance']}: the repeat earned nothing.")
+    args = {
+        "external_identifier": f"{WEB_ORDER}-R1",
+        "order_external_identifier": WEB_ORDER,
+        "line_items": [{"external_identifier": "beans-1kg", "quantity": 1}],
+    }
+    asked = await demo.call(
+        "She sends one bag of beans back. A return takes points away: the server asks first.",
+        "create_order_return",
+        args,
+    )
+    demo.expect(asked.get("status") == "confirmation_required", "the return to ask for confirmation first")
+    done = await demo.call(
+        "The shop's staff agree; call again with the token.",
+        "create_order_return",
+        {**args, "confirmation_token": asked["confirmation_token"]},
+    )
+    back = -int(done["order_return"]["points"])
+    demo.expect(back == 12, "the 12 points of one 12.50 euro bag to be taken back")
+    final = await demo.call("Read her balance after.", "get_contact_credit_balance", {"contact_uuid": uuid})
+    demo.expect(final.get("balance") == balance + earned - back, "the balance to drop by the returned bag's points")
+    demo.say(f"{after_order['balance']} - {back} = {final['balance']}: only the returned bag's points went back.")
 
 
 async def tell_stories(demo: Demo) -> None:
     uuid, store_balance = await points(demo)
     total = await merge(demo, uuid, store_balance)
     await attribute(demo)
-    await reward(demo, uuid, total)
+    left = await reward(demo, uuid, total)
+    await purchase(demo, uuid, left)
 
 
 # Entry point -----------------------------------------------------------------------------------------------
@@ -311,7 +361,7 @@ async def _tell(out: TextIO) -> str | None:
     """Tell the stories; None if every step behaved as expected, else what went wrong."""
     # Every tool, whatever PIGGY_READ_ONLY or PIGGY_TOOLSETS say; and no simulated calls in an operator's audit log.
     settings = Settings(  # type: ignore[call-arg]
-        sandbox=True, read_only=False, toolsets=[], tools=[], exclude_tools=[], audit_log=None, _env_file=None
+        sandbox=True, read_only=False, toolsets=["all"], tools=[], exclude_tools=[], audit_log=None, _env_file=None
     )
     try:
         with anyio.fail_after(DEADLINE):
@@ -338,7 +388,7 @@ async def _main(out: TextIO) -> int:
         out.write(f"\n✗ The demo stopped {failure}.\n")
         sys.stderr.write(captured.getvalue())
         return 1
-    out.write("\nAll four stories went as expected. Try it in your own MCP client: piggy-mcp --sandbox\n")
+    out.write("\nAll five stories went as expected. Try it in your own MCP client: piggy-mcp --sandbox\n")
     return 0
 
 

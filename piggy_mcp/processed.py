@@ -99,6 +99,26 @@ class SqliteProcessed:
             db.execute("DELETE FROM processed WHERE key = ?", (key,))
 
 
+class MemoryProcessed:
+    """Records in this process only: for the sandbox, whose simulated account lives as long as the process."""
+
+    def __init__(self) -> None:
+        self._records: dict[str, tuple[str, float]] = {}
+
+    async def begin(self, key: str, ttl_seconds: int) -> Earlier | None:
+        stored = self._records.get(key)
+        if stored is not None and stored[1] > time.time():
+            return _earlier(stored[0])
+        self._records[key] = (_PENDING, time.time() + ttl_seconds)
+        return None
+
+    async def finish(self, key: str, result: dict[str, Any], ttl_seconds: int) -> None:
+        self._records[key] = (json.dumps(result), time.time() + ttl_seconds)
+
+    async def abandon(self, key: str) -> None:
+        self._records.pop(key, None)
+
+
 class RedisProcessed:
     """Records in Redis, for replicas."""
 
@@ -150,6 +170,9 @@ class Processed:
 async def processed_for(settings: Settings) -> AsyncIterator[Processed]:
     """The records `settings` name: in Redis with PIGGY_MCP_REDIS_URL, else in SQLite in the state directory."""
     secret = settings.derived_key("processed")
+    if settings.sandbox:  # a fresh simulated account each run: what was sent to the last one is gone with it
+        yield Processed(MemoryProcessed(), secret)
+        return
     if settings.mcp_redis_url is None:
         yield Processed(SqliteProcessed(settings.state_dir / "processed.sqlite3"), secret)
         return

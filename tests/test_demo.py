@@ -1,4 +1,4 @@
-"""`piggy-mcp demo`: the four stories run, against the sandbox only, and show their key facts to a person."""
+"""`piggy-mcp demo`: the five stories run, against the sandbox only, and show their key facts to a person."""
 
 from __future__ import annotations
 
@@ -48,10 +48,10 @@ def test_it_says_once_that_everything_is_simulated(demo_run: tuple[int, str]) ->
     assert out.count(SANDBOX_NOTICE) == 1
 
 
-def test_four_stories_with_numbered_steps(demo_run: tuple[int, str]) -> None:
+def test_five_stories_with_numbered_steps(demo_run: tuple[int, str]) -> None:
     _, out = demo_run
     headings = re.findall(r"^Story (\d): (.+)$", out, re.MULTILINE)
-    assert [number for number, _ in headings] == ["1", "2", "3", "4"]
+    assert [number for number, _ in headings] == ["1", "2", "3", "4", "5"]
     # Every step names its tool and arguments, with a reason above it and a result below.
     calls = re.findall(r"^ {7}→ (\w+) \{", out, re.MULTILINE)
     results = re.findall(r"^ {7}← ", out, re.MULTILINE)
@@ -105,11 +105,22 @@ def test_story_4_redeems_a_reward_after_confirmation(demo_run: tuple[int, str]) 
     assert f"{MERGED} - {BEANS_BAG_COST} = {MERGED - BEANS_BAG_COST} points left" in story
 
 
+def test_story_5_earns_points_for_an_order_once_and_returns_one_line(demo_run: tuple[int, str]) -> None:
+    story = _story(demo_run[1], 5)
+    left = MERGED - BEANS_BAG_COST
+    assert story.count("→ create_order ") == 2
+    assert "status: processed" in story and "status: already_processed" in story
+    assert f"{left} + 61 = {left + 61}: the repeat earned nothing." in story
+    assert story.count("→ create_order_return ") == 2 and "status: confirmation_required" in story
+    assert "points: -12" in story
+    assert f"{left + 61} - 12 = {left + 49}: only the returned bag's points went back." in story
+
+
 def test_run_demo_in_process(capsys: pytest.CaptureFixture[str]) -> None:
     assert run_demo() == 0
     out = capsys.readouterr().out
-    assert out.count("\nStory ") == 4
-    assert "All four stories went as expected" in out
+    assert out.count("\nStory ") == 5
+    assert "All five stories went as expected" in out
 
 
 def test_operator_settings_do_not_change_the_demo(

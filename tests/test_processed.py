@@ -10,7 +10,15 @@ from pathlib import Path
 import anyio
 import pytest
 
-from piggy_mcp.processed import Earlier, Processed, ProcessedStore, RedisProcessed, SqliteProcessed
+from piggy_mcp.processed import (
+    Earlier,
+    Processed,
+    ProcessedStore,
+    RedisProcessed,
+    SqliteProcessed,
+    processed_for,
+)
+from tests.conftest import make_settings
 
 
 @pytest.fixture(params=["sqlite", "redis"])
@@ -75,3 +83,13 @@ async def test_two_accounts_sharing_a_store_never_meet(tmp_path: Path) -> None:
     assert await second.begin("order", "WEB-1001", 60) is None
     assert await first.begin("order", "WEB-1001", 60) == Earlier(None)
     assert await first.begin("credit-reception", "WEB-1001", 60) is None  # scopes never meet either
+
+
+async def test_the_sandboxs_records_go_with_its_simulated_account(tmp_path: Path) -> None:
+    # Each sandbox run starts a fresh account: an order sent to the last one must not count as sent to this one.
+    settings = make_settings(sandbox=True, mcp_state_dir=tmp_path)
+    for _ in range(2):
+        async with processed_for(settings) as processed:
+            assert await processed.begin("order", "WEB-1001", 60) is None
+            assert await processed.begin("order", "WEB-1001", 60) == Earlier(None)
+    assert not await anyio.Path(tmp_path / "processed.sqlite3").exists()
