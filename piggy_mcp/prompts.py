@@ -118,11 +118,41 @@ def redeem_points(email: MemberEmail) -> str:
     )
 
 
+def refund_purchase(
+    order: Annotated[str, Field(description="The order's external identifier in the shop's system.")],
+) -> str:
+    """Take back the points of a refunded purchase, once, with an order return (needs the orders toolset)."""
+    return f"""\
+Take back the points of the refunded purchase {order} (the shop's order id).
+1. Ask the user what was refunded: the whole order, or which line items (their external identifiers and \
+quantities). Take the return's own id from the shop's system, e.g. its refund or credit note number.
+2. create_order_return(external_identifier=<the return's id>, order_external_identifier={order}, \
+line_items=<the refunded lines, or none for the whole order>). {_CONFIRM}
+3. If it answers already_processed, this return was sent before: nothing was taken twice. If the outcome is \
+unknown, read list_loyalty_transactions for the member before trying again; never send a return twice.
+4. Tell the user the points taken back and the member's new balance."""
+
+
+def forget_member(email: MemberEmail) -> str:
+    """Delete a member's data at their request (GDPR), after verifying them and confirming what is lost."""
+    email = _checked_email(email)
+    return (
+        f"The member with {email} asks to be forgotten: their contact is deleted for good (GDPR).\n"
+        f"Verify them first:\n{_VERIFY_STEPS.format(email=email)}\n"
+        "5. Tell them what goes: their credits, prepaid balance, vouchers and history, irreversibly, and that "
+        "Piggy deletes in the background. Ask for a clear yes.\n"
+        f"6. delete_contact(contact_uuid, type=GDPR). {_CONFIRM}\n"
+        "7. Confirm to them that the deletion is scheduled. Do not keep their email or uuid in your answer."
+    )
+
+
 PROMPTS = (
     (verify_member, "Verify a member"),
     (merge_duplicate_profiles, "Merge duplicate profiles"),
     (add_profile_field, "Add a profile field"),
     (redeem_points, "Redeem points for a reward"),
+    (refund_purchase, "Refund a purchase"),
+    (forget_member, "Forget a member (GDPR)"),
 )
 
 

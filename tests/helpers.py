@@ -428,6 +428,9 @@ EXPECTED_TOOLS = frozenset(
         "list_promotions",
         "list_contact_vouchers",
         "redeem_voucher",
+        # Orders and their returns (opt-in).
+        "create_order",
+        "create_order_return",
     }
 )
 
@@ -448,6 +451,7 @@ TOOLSETS_BY_DOMAIN = {
     ],
     "catalog": ["list_forms", "list_perks", "find_or_create_products"],
     "bookings": ["update_booking"],
+    "orders": ["create_order", "create_order_return"],
 }  # fmt: skip
 
 # The same, computed from `piggy_mcp.tools.TOOLSETS`, so that adding tools does not break the tests using them.

@@ -48,6 +48,16 @@ PROMPTS: dict[str, tuple[dict[str, bool], dict[str, str], list[str]]] = {
             "list_loyalty_transactions",
         ],
     ),
+    "refund_purchase": (
+        {"order": True},
+        {"order": "WEB-1001"},
+        ["create_order_return", "list_loyalty_transactions"],
+    ),
+    "forget_member": (
+        {"email": True},
+        {"email": EMAIL},
+        ["find_contact", "send_contact_verification_email", "verify_login_code", "delete_contact"],
+    ),
 }
 # A name followed by "(" is a tool call in the prompts' plans.
 CALLED = re.compile(r"\b([a-z][a-z_]+)\(")
@@ -108,13 +118,23 @@ async def test_each_prompt_names_its_tools_in_order(prompt_client: Client, name:
     assert len(text) < 1800, "a prompt is a short plan"
 
 
-@pytest.mark.parametrize("name", ["merge_duplicate_profiles", "redeem_points"])
-async def test_prompts_with_a_confirmed_step_explain_the_confirmation(prompt_client: Client, name: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "confirmed"),
+    [
+        ("merge_duplicate_profiles", "merge_contacts"),
+        ("redeem_points", "redeem_reward"),
+        ("forget_member", "delete_contact"),
+        ("refund_purchase", "create_order_return"),
+    ],
+)
+async def test_prompts_with_a_confirmed_step_explain_the_confirmation(
+    prompt_client: Client, name: str, confirmed: str
+) -> None:
     text = await render(prompt_client, name, PROMPTS[name][1])
     assert "status=confirmation_required" in text
     assert "confirmation_token" in text
-    # And the member is verified before their account is touched.
-    assert text.index("verify_login_code") < text.index("merge_contacts" if "merge" in name else "redeem_reward")
+    # And a member is verified before their account is touched.
+    assert "verify_login_code" not in text or text.index("verify_login_code") < text.index(confirmed)
 
 
 async def test_add_profile_field_without_options(prompt_client: Client) -> None:
@@ -123,7 +143,7 @@ async def test_add_profile_field_without_options(prompt_client: Client) -> None:
     assert "with the options" not in text
 
 
-@pytest.mark.parametrize("name", ["verify_member", "redeem_points"])
+@pytest.mark.parametrize("name", ["verify_member", "redeem_points", "forget_member"])
 async def test_a_bad_email_is_an_invalid_params_error(prompt_client: Client, name: str) -> None:
     with pytest.raises(MCPError) as raised:
         await prompt_client.get_prompt(name, {"email": "jane.doe@example"})
