@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -59,8 +60,16 @@ def served_sandbox() -> Iterator[Piggy]:
 
 
 def piggy_env(piggy: Piggy, **settings: str) -> dict[str, str]:
-    """The server's whole environment: only what a desktop client's config would give it."""
-    return {"PATH": os.environ["PATH"], "PIGGY_BASE_URL": piggy.url, "PIGGY_API_KEY": KEY, **settings}
+    """The server's whole environment: what a desktop client's config would give it, every toolset, and a
+    state directory of its own (what it sent to this sandbox must not meet what it sent to another)."""
+    return {
+        "PATH": os.environ["PATH"],
+        "PIGGY_BASE_URL": piggy.url,
+        "PIGGY_API_KEY": KEY,
+        "PIGGY_TOOLSETS": "all",
+        "PIGGY_MCP_STATE_DIR": tempfile.mkdtemp(prefix="piggy-mcp-e2e-"),
+        **settings,
+    }
 
 
 # Fixtures: one sandbox per server, each started once per module --------------------------------------------
@@ -276,7 +285,51 @@ async def story_reward(s: Session, piggy: Piggy) -> None:
     assert await s.balance(C.sanne_store) == balance - BEANS_BAG_COST
 
 
-STORIES: Sequence[Callable[[Session, Piggy], Any]] = (story_points, story_merge, story_attribute, story_reward)
+async def story_purchase(s: Session, piggy: Piggy) -> None:
+    """A web-shop order earns points once though it is sent twice; returning one line takes back its points."""
+    balance = STORE_BALANCE + ONLINE_BALANCE - BEANS_BAG_COST  # after the merge and the redemption
+    lines = [
+        {"external_identifier": "beans-1kg", "name": "Beans, 1 kg", "quantity": 2, "price": 1250},
+        {"external_identifier": "grinder", "name": "Hand grinder", "quantity": 1, "price": 3650},
+    ]
+    order = {
+        "external_identifier": "BB-WEB-1001",
+        "contact_uuid": C.sanne_store,
+        "shop_uuid": SEED.shops.web,
+        "total_order_amount": 6150,
+        "line_items": lines,
+    }
+    mark = len(piggy.sandbox.requests)
+    placed = await s.ok("create_order", order)
+    assert placed["status"] == "processed" and placed["order"]["points"] == 61
+    again = await s.ok("create_order", order)
+    assert again == {**placed, "status": "already_processed"}
+    assert piggy.writes_since(mark) == [("POST", "/orders/create-and-process")]  # sent once
+    assert await s.balance(C.sanne_store) == balance + 61
+
+    back = {
+        "external_identifier": "BB-WEB-1001-R1",
+        "order_external_identifier": "BB-WEB-1001",
+        "line_items": [{"external_identifier": "beans-1kg", "quantity": 1}],
+    }
+    asked = await s.ok("create_order_return", back)
+    assert asked["status"] == "confirmation_required"
+    done = await s.ok("create_order_return", {**back, "confirmation_token": asked["confirmation_token"]})
+    assert done["order_return"]["points"] == -12
+    assert await s.balance(C.sanne_store) == balance + 61 - 12
+    assert piggy.writes_since(mark) == [
+        ("POST", "/orders/create-and-process"),
+        ("POST", "/order-returns/create-and-process"),
+    ]
+
+
+STORIES: Sequence[Callable[[Session, Piggy], Any]] = (
+    story_points,
+    story_merge,
+    story_attribute,
+    story_reward,
+    story_purchase,
+)
 
 
 async def walk_the_stories(s: Session, piggy: Piggy) -> None:
