@@ -137,3 +137,42 @@ async def test_a_client_that_starts_a_process_per_call_completes_the_token_path(
         again = await third.call_tool("redeem_reward", {**REDEEM, "confirmation_token": token})
     assert again.is_error and "already used" in text_of(again)
     assert redemptions(sandbox) == 1
+
+
+# Never twice: an order sent to two replicas at once ------------------------------------------------------------
+
+ORDER = {
+    "external_identifier": "BB-WEB-2001",
+    "contact_uuid": C.sanne_online,
+    "shop_uuid": S.web,
+    "total_order_amount": 2500,
+    "line_items": [{"external_identifier": "beans-1kg", "name": "Beans, 1 kg", "quantity": 2, "price": 1250}],
+}
+
+
+async def test_an_order_sent_to_two_replicas_at_once_reaches_piggy_once(
+    simulated: tuple[Sandbox, str], redis_url: str, tmp_path: Path
+) -> None:
+    sandbox, url = simulated
+    shared = env(url, tmp_path / "unused", PIGGY_MCP_REDIS_URL=redis_url, PIGGY_TOOLSETS="all")
+    with (
+        http_server({**shared, "PIGGY_MCP_STATE_DIR": str(tmp_path / "a")}, tmp_path) as a,
+        http_server({**shared, "PIGGY_MCP_STATE_DIR": str(tmp_path / "b")}, tmp_path) as b,
+    ):
+        answers: list[dict[str, Any] | str] = []
+
+        async def send(to: str) -> None:
+            async with Client(to, mode="legacy") as client:
+                result = await client.call_tool("create_order", ORDER)
+            answers.append(text_of(result) if result.is_error else structured(result))
+
+        async with anyio.create_task_group() as both:
+            both.start_soon(send, a.mcp_url)
+            both.start_soon(send, b.mcp_url)
+        await send(b.mcp_url)  # and later, again
+    orders = [r for r in sandbox.requests if r.method == "POST" and r.path == "/orders/create-and-process"]
+    assert len(orders) == 1, answers
+    processed = [answer for answer in answers if isinstance(answer, dict) and answer["status"] == "processed"]
+    assert len(processed) == 1, answers
+    # The other at the same instant found it in flight (refused, nothing sent) or done (answered from it).
+    assert answers[-1] == {**processed[0], "status": "already_processed"}
