@@ -15,6 +15,7 @@ from piggy_mcp.schema import unadvertised_limits
 from piggy_mcp.tools.args import ContactUuid, NonEmptyText, ShopUuid, Uuid
 from piggy_mcp.tools.confirmation import ConfirmableResult
 from piggy_mcp.tools.never_twice import at_most_once
+from piggy_mcp.tools.results import Result
 from piggy_mcp.tools.runtime import api
 from piggy_mcp.tools.toolset import WRITE, Toolset
 
@@ -42,7 +43,7 @@ class ReturnedLine(BaseModel):
     quantity: Quantity
 
 
-class OrderResult(BaseModel):
+class OrderResult(Result):
     # processed: sent now; already_processed: this external_identifier was sent before, nothing was sent now.
     status: Literal["processed", "already_processed"]
     order: OrderOutcome | None = None
@@ -90,7 +91,7 @@ async def _once(
     return result.model_copy(update={"status": "already_processed"}) if replayed else result
 
 
-class ReturnPreview(BaseModel):
+class ReturnPreview(Result):
     order: str
     external_identifier: str
     lines: list[ReturnedLine]
