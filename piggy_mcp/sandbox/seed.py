@@ -141,6 +141,17 @@ class _Bookings:
 
 
 @dataclass(frozen=True)
+class _Giftcards:
+    program: str = sandbox_uuid("giftcard-program:bonte-boon")
+    card: str = sandbox_uuid("giftcard:1")
+    card_hash: str = "BB0GIFT2500CARD1"  # the code on the seeded card, holding 2500 cents
+
+
+# Emma paid 25 euros into her prepaid balance at the store.
+PREPAID_SEED = {"emma": 2500}
+
+
+@dataclass(frozen=True)
 class Seed:
     shops: _Shops = field(default_factory=_Shops)
     contacts: _Contacts = field(default_factory=_Contacts)
@@ -153,6 +164,7 @@ class Seed:
     perks: _Perks = field(default_factory=_Perks)
     products: _Products = field(default_factory=_Products)
     bookings: _Bookings = field(default_factory=_Bookings)
+    giftcards: _Giftcards = field(default_factory=_Giftcards)
     subscription_type: str = sandbox_uuid("subscription-type:newsletter")
     custom_attribute: str = "favourite_brew"  # the one custom contact attribute (a select)
 
@@ -163,7 +175,7 @@ LOYALTY_PROGRAM: dict[str, Any] = {
     "id": 1,
     "name": "Bonte Boon Beans",
     "max_amount": 1000,  # most credits one reception may award (code 1015 above it)
-    "custom_credit_name": "beans",
+    "custom_credit_name": "credits",  # what previews and the demo call them; tests set their own name
 }
 
 
@@ -377,6 +389,8 @@ def build() -> SeedData:
             )
         )
     by_key = {key: contacts[i] for i, (key, *_rest) in enumerate(_PEOPLE)}
+    for key, cents in PREPAID_SEED.items():
+        by_key[key].prepaid_balance_in_cents = cents
 
     rewards = _rewards()
     reward_by_key = {name: getattr(SEED.rewards, name) for name in vars(SEED.rewards)}
