@@ -66,9 +66,9 @@ async def test_the_program_maximum_and_unknown_programs(api: PiggyAPI) -> None:
     with pytest.raises(RejectedError) as caught:
         await api.create_giftcard_transaction(card.uuid, 15_001, None)
     assert caught.value.code == 5008
-    with pytest.raises(NotFoundError) as caught:
+    with pytest.raises(NotFoundError) as unknown:
         await api.create_giftcard(SEED.contacts.emma)
-    assert caught.value.code == 1100
+    assert unknown.value.code == 1100
 
 
 async def test_sending_a_card_by_email(api: PiggyAPI) -> None:
