@@ -9,17 +9,23 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from piggy_mcp.piggy.automations import AutomationsAPI
 from piggy_mcp.piggy.client import PiggyClient
 from piggy_mcp.piggy.errors import InvalidInputError
+from piggy_mcp.piggy.giftcards import GiftcardsAPI
+from piggy_mcp.piggy.identifiers import IdentifiersAPI
 from piggy_mcp.piggy.models import (
     JSON,
     Attribute,
     Booking,
     Contact,
+    ContactStake,
     CreditBalance,
     CreditReception,
     Form,
+    ListedContact,
     LoyaltyTransaction,
+    NewContact,
     Page,
     Perk,
     Product,
@@ -39,10 +45,13 @@ from piggy_mcp.piggy.orders import OrdersAPI
 from piggy_mcp.piggy.paths import compact as _compact
 from piggy_mcp.piggy.paths import optional_path_id as _opt_id
 from piggy_mcp.piggy.paths import path_id as _id
+from piggy_mcp.piggy.prepaid import PrepaidAPI
+from piggy_mcp.piggy.program import ProgramAPI
 
 # Piggy's page sizes.
 PRODUCTS_PAGE_LIMIT = 100  # the maximum for products
 TRANSACTIONS_DEFAULT_LIMIT = 10
+CONTACTS_DEFAULT_LIMIT = 30
 VOUCHERS_DEFAULT_LIMIT = 30
 
 # Piggy has no endpoint that reads one credit reception (decision D7): it is looked for among the contact's
@@ -51,7 +60,7 @@ RECEPTION_SCAN_PAGES = 3
 RECEPTION_SCAN_LIMIT = 100
 
 
-class PiggyAPI(OrdersAPI):
+class PiggyAPI(OrdersAPI, IdentifiersAPI, ProgramAPI, AutomationsAPI, GiftcardsAPI, PrepaidAPI):
     """Piggy's OAuth client API, as typed calls over one `PiggyClient`.
 
     `default_shop` (PIGGY_SHOP_UUID) is the shop a write means when it names none: a shop with one store need not
@@ -113,6 +122,68 @@ class PiggyAPI(OrdersAPI):
                 "destination_contact_uuid": _id(destination_contact_uuid),
             },
             how_to_check="Wait a few minutes, then get the source contact: if it is gone, the merge went through.",
+            require_data=False,
+        )
+
+    async def create_contact(self, email: str) -> str:
+        """The new contact's uuid; Piggy refuses an email it has already (60005)."""
+        created: NewContact = await self._client.send(
+            "POST",
+            "/contacts",
+            {"email": email},
+            how_to_check="Find the contact by email: if it exists, it was created.",
+            shape=NewContact.model_validate,
+        )
+        return created.uuid
+
+    async def create_anonymous_contact(self, contact_identifier_value: str | None = None) -> str:
+        created: NewContact = await self._client.send(
+            "POST",
+            "/contacts/anonymous",
+            _compact({"contact_identifier_value": contact_identifier_value}),
+            how_to_check=(
+                "Find the card by its value: if it is linked, the contact was created. Without a card there is no "
+                "way to find it: do not create another before asking the user."
+            ),
+            shape=NewContact.model_validate,
+        )
+        return created.uuid
+
+    async def list_contacts(
+        self,
+        page: int | None = None,
+        limit: int | None = None,
+        created_from: str | None = None,
+        created_to: str | None = None,
+    ) -> Page[ListedContact]:
+        params = {
+            "sort": "-created_at",  # newest first
+            # Piggy takes `created_at` "only as array"; the operator keys are METORIAL's (decision D50).
+            "created_at[gte]": created_from,
+            "created_at[lte]": created_to,
+            "page": page,
+            "limit": limit,
+        }
+        limit = limit or CONTACTS_DEFAULT_LIMIT
+        return await self._client.read(
+            "/contacts",
+            params,
+            shape=lambda found: Page.from_piggy(
+                ListedContact, [ListedContact.from_piggy(c) for c in found.data], found.meta, page=page, limit=limit
+            ),
+        )
+
+    async def get_contact_stake(self, contact_uuid: str) -> ContactStake:
+        """What deleting the contact would lose: its email, credits and prepaid balance."""
+        return await self._client.get(f"/contacts/{_id(contact_uuid)}", shape=ContactStake.from_piggy)
+
+    async def delete_contact(self, contact_uuid: str, deletion_type: str) -> None:
+        # Piggy schedules the deletion and answers `data: null` (§7.4).
+        await self._client.send(
+            "POST",
+            f"/contacts/{_id(contact_uuid)}/delete",
+            {"type": deletion_type},
+            how_to_check="Wait a few minutes, then get the contact: if it is gone (55031), it was deleted.",
             require_data=False,
         )
 
@@ -278,6 +349,31 @@ class PiggyAPI(OrdersAPI):
             ),
             require_data=False,
             shape=lambda data: after_write(RewardReception, data),
+        )
+
+    async def find_reward_reception(self, contact_uuid: str, reception_uuid: str) -> LoyaltyTransaction | None:
+        """One of the contact's latest reward receptions, or None (as for credit receptions, decision D7)."""
+        for page in range(1, RECEPTION_SCAN_PAGES + 1):
+            found = await self.list_loyalty_transactions(contact_uuid, "reward_receptions", page, RECEPTION_SCAN_LIMIT)
+            for item in found.items:
+                if item.uuid.lower() == reception_uuid.lower():
+                    return item
+            if not found.has_more:
+                break
+        return None
+
+    async def reverse_reward_reception(self, reward_reception_uuid: str) -> Reversal:
+        # Piggy answers with the credit reception that gives the credits back (§4).
+        return await self._client.send(
+            "POST",
+            f"/reward-receptions/{_id(reward_reception_uuid)}/reverse",
+            None,
+            how_to_check=(
+                "List the contact's loyalty transactions: a credit reception giving the reward's credits back means "
+                "the reversal went through. Do not reverse again before checking."
+            ),
+            require_data=False,
+            shape=lambda data: after_write(Reversal, data),
         )
 
     # Vouchers -----------------------------------------------------------------------------------

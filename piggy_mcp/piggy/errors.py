@@ -14,6 +14,7 @@ from typing import Any
 # Codes whose meaning is "the thing you named does not exist".
 NOT_FOUND_CODES = frozenset(
     {55031, 55012, 60003, 55007, 1048, 1008, 1103, 60007, 1027, 1028, 6003, 80002, 80004, 110000, 80300, 60013, 55030}
+    | {1100, 5001, 5010}  # gift cards
 )
 
 # What the model should do next, by Piggy code.
@@ -24,6 +25,15 @@ NEXT_STEP: Mapping[int, str] = {
     60000: "The account has reached a usage limit of its plan; an operator must raise it in Piggy.",
     55031: "Check the contact uuid; find the contact by email first if you only have an address.",
     60016: "This contact is not anonymous, so it cannot be claimed; use it as it is.",
+    60005: "A contact with this email already exists: find it with find_contact instead of creating it.",
+    60003: "No card (contact identifier) has this value; check it, or create it with create_contact_identifier.",
+    60004: "This card (contact identifier) is inactive; it cannot be used until it is activated in Piggy.",
+    60006: "A card with this value already exists: find it with find_contact_identifier.",
+    60014: "This card is already linked to a contact (find_contact_identifier says which); unlink it to move it.",
+    60011: "This card is not linked to a contact; link it with link_contact_identifier.",
+    55016: "This card is already linked to a member; unlink it first to move it.",
+    60013: "Check the uuid: Piggy has nothing by that uuid (for automations: the uuid from list_automations).",
+    1103: "The account has no loyalty program; an operator must set one up in Piggy.",
     55032: (
         "The Piggy account has no Contacts Portal configured, so verification emails cannot be sent. "
         "An operator must set one up in the Piggy dashboard; until then verify the member another way."
@@ -52,6 +62,23 @@ NEXT_STEP: Mapping[int, str] = {
     80006: "This voucher has expired.",
     80012: "This voucher is deactivated.",
     80014: "This voucher is not active yet or no longer active.",
+    # Gift cards and prepaid.
+    1100: "Check the gift card program uuid with list_giftcard_programs.",
+    5001: "No gift card is known by this; check the hash or QR value with the holder, or the uuid.",
+    5002: "This gift card has expired and cannot be used.",
+    5003: "The gift card holds less than that: read its balance with find_giftcard and use at most that.",
+    5006: "This gift card cannot be loaded again; only spend from it.",
+    5007: "This gift card is not linked to a gift card program; it cannot be used.",
+    5008: "That would exceed the program's maximum (max_amount_in_cents, list_giftcard_programs); use less.",
+    5010: "Check the gift card transaction uuid (the one create_giftcard_transaction returned).",
+    7010: "This gift card is not valid and cannot be used.",
+    7015: "This shop has no access to the card's gift card program; use another shop.",
+    1114: "Only non re-incrementable gift cards can be used through the API; use this card in Piggy itself.",
+    55021: "Only digital gift cards can be created.",
+    55025: (
+        "Only a gift card's latest transaction can be reversed: reverse the later ones first, or book an opposite "
+        "amount with create_giftcard_transaction."
+    ),
 }
 
 

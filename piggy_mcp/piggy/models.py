@@ -127,6 +127,52 @@ class VerifiedContact(Record):
     uuid: str
 
 
+# The answer to a contact create: only its uuid (§7.4).
+class NewContact(Record):
+    uuid: str
+
+
+# A contact in a list: who, since when, and its balance; profile fields are left to get_contact.
+class ListedContact(Record):
+    uuid: str
+    email: str | None = None
+    is_anonymous: bool | None = None
+    credit_balance: int | None = None
+    created_at: str | None = None
+
+    @classmethod
+    def from_piggy(cls, raw: Mapping[str, Any]) -> JSON:
+        """The fields of a listed contact, as `Page.from_piggy` validates them."""
+        values = _mapping(raw.get("current_values"))
+        balance = _balance_of(raw)
+        return {
+            "uuid": raw["uuid"],
+            "email": raw.get("email"),
+            "is_anonymous": values.get("is_anonymous"),
+            "credit_balance": balance if balance is not None else values.get("loyalty_balance"),
+            "created_at": values.get("created_at") or raw.get("created_at"),
+        }
+
+
+# What deleting a contact loses: its credits and prepaid balance, both embedded in the Contact object (§2.8).
+class ContactStake(Record):
+    uuid: str
+    email: str | None = None
+    credit_balance: int = 0
+    prepaid_balance_in_cents: int = 0
+
+    @classmethod
+    def from_piggy(cls, raw: Mapping[str, Any]) -> ContactStake:
+        values = _mapping(raw.get("current_values"))
+        prepaid = _mapping(raw.get("prepaid_balance")).get("balance_in_cents", values.get("prepaid_balance"))
+        return cls(
+            uuid=raw["uuid"],
+            email=raw.get("email"),
+            credit_balance=_balance_of(raw) or values.get("loyalty_balance") or 0,
+            prepaid_balance_in_cents=prepaid if isinstance(prepaid, int) else 0,
+        )
+
+
 def verification_message(data: Any) -> str | None:
     """Piggy's words about the verification email it sent, if it gave any."""
     message = _mapping(data).get("message")
