@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from piggy_mcp.sandbox import orders, shapes
+from piggy_mcp.sandbox import automations, giftcards, identifiers, orders, prepaid, program, shapes
 from piggy_mcp.sandbox.errors import ApiError
 from piggy_mcp.sandbox.inputs import Fields
 from piggy_mcp.sandbox.state import ATTRIBUTE_TYPES, CHOICE_TYPES, TRANSACTION_FILTERS, VOUCHER_STATUSES, Store
@@ -107,6 +107,45 @@ def merge_contacts(call: Call) -> Result:
     call.store.schedule_merge(source, destination)
     # Decision D4: Piggy documents no body for a merge; `data: null` as for its other queued operations.
     return None, []
+
+
+def create_contact(call: Call) -> Result:
+    f = Fields(call.body)
+    email = f.email("email", required=True)
+    f.string("referral_code")
+    f.check()
+    assert email is not None
+    return {"uuid": call.store.create_contact(email).uuid}, []
+
+
+def create_anonymous_contact(call: Call) -> Result:
+    f = Fields(call.body)
+    card = f.string("contact_identifier_value")
+    f.check()
+    return {"uuid": call.store.create_anonymous_contact(card).uuid}, []
+
+
+def list_contacts(call: Call) -> Result:
+    f = Fields(call.query)
+    sort = f.choice("sort", ("created_at", "-created_at"))
+    # The range keys METORIAL uses (decision D50): created_at[gte] and created_at[lte].
+    after, before = f.date("created_at[gte]"), f.date("created_at[lte]")
+    page, limit = _paging(f, default=30, maximum=100)
+    f.check()
+    s = call.store
+    found = s.contacts_created(after, before, newest_first=sort == "-created_at")
+    items, meta = shapes.page_style_a(found, page, limit)
+    return [shapes.contact(s, c) for c in items], {**meta, "limit": str(limit)}  # Piggy sends the limit as text
+
+
+def delete_contact(call: Call) -> Result:
+    contact_uuid = _path_uuid(call, 55031)
+    f = Fields(call.body)
+    kind = f.choice("type", ("DEFAULT", "GDPR"), required=True)
+    f.check()
+    assert kind is not None
+    call.store.schedule_deletion(contact_uuid, kind)
+    return None, {}
 
 
 # Contact verification -------------------------------------------------------------------------------
@@ -396,6 +435,10 @@ def update_booking(call: Call) -> Result:
 ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/contacts/find-one-by", find_contact),
     ("POST", "/contacts/merge", merge_contacts),
+    ("GET", "/contacts", list_contacts),
+    ("POST", "/contacts", create_contact),
+    ("POST", "/contacts/anonymous", create_anonymous_contact),
+    ("POST", "/contacts/{uuid}/delete", delete_contact),
     ("GET", "/contacts/{uuid}", get_contact),
     ("PUT", "/contacts/{uuid}", update_contact),
     ("GET", "/contacts/{uuid}/credit-balance", credit_balance),
@@ -427,3 +470,5 @@ ROUTES: list[tuple[str, str, Handler]] = [
 ]
 # The domains with handlers of their own.
 ROUTES += orders.ROUTES
+ROUTES += giftcards.ROUTES + prepaid.ROUTES
+ROUTES += identifiers.ROUTES + program.ROUTES + automations.ROUTES

@@ -16,8 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from piggy_mcp.sandbox.automations import seed_automations
 from piggy_mcp.sandbox.errors import ApiError, invalid
+from piggy_mcp.sandbox.giftcards import GiftcardBook
+from piggy_mcp.sandbox.identifiers import link, seed_cards, usable_card
 from piggy_mcp.sandbox.inputs import parse_date
+from piggy_mcp.sandbox.prepaid import PrepaidLedger
 from piggy_mcp.sandbox.records import (
     Attribute,
     Booking,
@@ -139,7 +143,14 @@ class Store:
         self.bookings: dict[str, Booking] = {b.uuid: b for b in data.bookings}
         self.tiers: list[Tier] = data.tiers
         self.batches: dict[str, VoucherBatch] = {}
+        self.giftcards = GiftcardBook.seeded()
+        self.prepaid = PrepaidLedger.seeded(list(self.contacts.values()))
         self.orders = OrderBook()
+        self.cards = seed_cards()
+        self.automations = seed_automations()
+        self.program: dict[str, Any] = dict(LOYALTY_PROGRAM)
+        # Contacts deleted: the DEFAULT deletion's log (email and balances); a GDPR one keeps only the uuid.
+        self.deletions: list[dict[str, Any]] = []
         self.login_codes: dict[str, str] = {}  # contact uuid -> code "sent" and not used yet
         self._jobs: list[_Job] = []
         self._serial = 0
@@ -270,9 +281,74 @@ class Store:
         for b in self.bookings.values():
             if b.contact_uuid == source_uuid:
                 b.contact_uuid = destination_uuid
+        for card in self.cards.values():
+            if card.contact_uuid == source_uuid:
+                card.contact_uuid, card.default = destination_uuid, False
         self.login_codes.pop(source_uuid, None)
         del self.contacts[source_uuid]
         destination.updated_at = self.now()
+
+    def create_contact(self, email: str) -> Contact:
+        if self.find_contact(email) is not None:
+            raise ApiError(60005)
+        return self._new_contact(email, anonymous=False)
+
+    def create_anonymous_contact(self, card_value: str | None) -> Contact:
+        # The card must exist, be active and be nobody's yet (60003, 60004, 60014).
+        card = usable_card(self, card_value) if card_value is not None else None
+        if card is not None and card.contact_uuid is not None:
+            raise ApiError(60014)
+        serial = self.new_uuid("anonymous-email")[:6]
+        contact = self._new_contact(f"anonymous-{serial}@anonymous.bonteboon.example", anonymous=True)
+        if card is not None:
+            link(self, card, contact.uuid)
+        return contact
+
+    def _new_contact(self, email: str, *, anonymous: bool) -> Contact:
+        now = self.now()
+        contact = Contact(
+            id=self.new_id(),
+            uuid=self.new_uuid("contact"),
+            email=email,
+            created_at=now,
+            updated_at=now,
+            balance_id=self.new_id(),
+            is_anonymous=anonymous,
+        )
+        self.contacts[contact.uuid] = contact
+        return contact
+
+    def contacts_created(self, after: datetime | None, before: datetime | None, newest_first: bool) -> list[Contact]:
+        found = [
+            c
+            for c in self.contacts.values()
+            if (after is None or c.created_at >= after) and (before is None or c.created_at <= before)
+        ]
+        return sorted(found, key=lambda c: (c.created_at, c.id), reverse=newest_first)
+
+    def schedule_deletion(self, contact_uuid: str, deletion_type: str) -> None:
+        """Piggy schedules deletions ("this may take a few minutes"): the contact must exist now; it goes later."""
+        self.contact(contact_uuid)
+        self._schedule(lambda: self._delete(contact_uuid, deletion_type))
+
+    def _delete(self, contact_uuid: str, deletion_type: str) -> None:
+        contact = self.contacts.pop(contact_uuid, None)
+        if contact is None:
+            return  # merged away or deleted while the deletion was queued
+        entry: dict[str, Any] = {"uuid": contact.uuid, "type": deletion_type, "at": self.now()}
+        if deletion_type == "DEFAULT":
+            entry.update(email=contact.email, balance=contact.balance, prepaid=contact.prepaid_balance_in_cents)
+        self.deletions.append(entry)
+        # Its credit balance and relations go with it.
+        self.transactions = [t for t in self.transactions if t.contact_uuid != contact_uuid]
+        self.bookings = {k: b for k, b in self.bookings.items() if b.contact_uuid != contact_uuid}
+        for v in self.vouchers:
+            if v.contact_uuid == contact_uuid:
+                v.contact_uuid = None
+        for card in self.cards.values():
+            if card.contact_uuid == contact_uuid:
+                card.contact_uuid, card.default = None, False
+        self.login_codes.pop(contact_uuid, None)
 
     # Contact verification ---------------------------------------------------------------------
 
