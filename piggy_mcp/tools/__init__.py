@@ -1,6 +1,19 @@
 """The tools, grouped by domain into toolsets. The order here is the order of `tools/list`."""
 
-from piggy_mcp.tools import attributes, bookings, catalog, contacts, loyalty, orders, rewards, vouchers
+from piggy_mcp.tools import (
+    attributes,
+    automations,
+    bookings,
+    catalog,
+    contacts,
+    giftcards,
+    identifiers,
+    loyalty,
+    orders,
+    prepaid,
+    rewards,
+    vouchers,
+)
 from piggy_mcp.tools.toolset import Toolset, ToolSpec
 
 TOOLSETS: tuple[Toolset, ...] = (
@@ -11,7 +24,11 @@ TOOLSETS: tuple[Toolset, ...] = (
     vouchers.toolset,
     catalog.toolset,
     bookings.toolset,
+    giftcards.toolset,
+    prepaid.toolset,
     orders.toolset,
+    identifiers.toolset,
+    automations.toolset,
 )
 
 __all__ = ["TOOLSETS", "ToolSpec", "Toolset"]

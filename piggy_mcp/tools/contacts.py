@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from piggy_mcp.piggy import PiggyAPI
-from piggy_mcp.piggy.errors import NotFoundError
-from piggy_mcp.piggy.models import Contact
+from piggy_mcp.piggy.errors import NotFoundError, RejectedError
+from piggy_mcp.piggy.models import Contact, ContactStake, ListedContact
+from piggy_mcp.piggy.program import DEFAULT_CREDIT_NAME
 from piggy_mcp.schema import unadvertised_limits
-from piggy_mcp.tools.args import AttributeName, ContactUuid, Email, LongText, NamedOnce, NonEmptyShortText, Text
+from piggy_mcp.tools.args import (
+    AttributeName,
+    ContactUuid,
+    DateTime,
+    Email,
+    LongText,
+    NamedOnce,
+    NonEmptyShortText,
+    NonEmptyText,
+    PageNumber,
+    PerPage,
+    Text,
+)
 from piggy_mcp.tools.confirmation import ConfirmableResult, shown_email
-from piggy_mcp.tools.results import Result
+from piggy_mcp.tools.results import Paged, Result
 from piggy_mcp.tools.runtime import api
 from piggy_mcp.tools.toolset import IDEMPOTENT, READ, WRITE, Toolset
 
@@ -23,9 +36,9 @@ toolset = Toolset(
 )
 
 
-def describe(contact: Contact) -> str:
-    """A contact as a confirmation preview names it (see `shown_email`)."""
-    return f"{shown_email(contact.email)} (uuid {contact.uuid}, {contact.credit_balance or 0} credits)"
+def describe(contact: Contact, credit_name: str = DEFAULT_CREDIT_NAME) -> str:
+    """A contact as a confirmation preview names it (see `shown_email`), credits as the program names them."""
+    return f"{shown_email(contact.email)} (uuid {contact.uuid}, {contact.credit_balance or 0} {credit_name})"
 
 
 # Finding and correcting members -------------------------------------------------------------------
@@ -146,11 +159,13 @@ async def get_contact_auth_token(contact_uuid: ContactUuid, ctx: Context[Any, An
 class MergePreview(Result):
     source: Contact
     destination: Contact
+    credit_name: str = DEFAULT_CREDIT_NAME
 
     def describe(self) -> str:
+        credits = self.credit_name
         return (
-            f"Merge contact {describe(self.source)} INTO {describe(self.destination)}. "
-            "The source contact will stop existing; its credits and history move to the destination. "
+            f"Merge contact {describe(self.source, credits)} INTO {describe(self.destination, credits)}. "
+            f"The source contact will stop existing; its {credits} and history move to the destination. "
             "This cannot be undone."
         )
 
@@ -160,7 +175,7 @@ async def merge_preview(piggy: PiggyAPI, source_contact_uuid: str, destination_c
         raise ToolError("source_contact_uuid and destination_contact_uuid are the same contact; nothing to merge.")
     source = await piggy.get_contact(source_contact_uuid)
     destination = await piggy.get_contact(destination_contact_uuid)
-    return MergePreview(source=source, destination=destination)
+    return MergePreview(source=source, destination=destination, credit_name=await piggy.credit_name())
 
 
 @toolset.confirmed(title="Merge two contacts", preview=merge_preview)
@@ -189,6 +204,7 @@ class ClaimPreview(Result):
     anonymous_contact: Contact
     email: str
     existing_contact: Contact | None = None
+    credit_name: str = DEFAULT_CREDIT_NAME
 
     def describe(self) -> str:
         if self.existing_contact is None:
@@ -197,8 +213,9 @@ class ClaimPreview(Result):
                 "contact has it yet."
             )
         return (
-            f"Claim anonymous contact {describe(self.anonymous_contact)} for {shown_email(self.email)}. A contact "
-            f"with that email already exists, {describe(self.existing_contact)}: Piggy will MERGE the two into one. "
+            f"Claim anonymous contact {describe(self.anonymous_contact, self.credit_name)} for "
+            f"{shown_email(self.email)}. A contact with that email already exists, "
+            f"{describe(self.existing_contact, self.credit_name)}: Piggy will MERGE the two into one. "
             "This cannot be undone."
         )
 
@@ -224,7 +241,9 @@ async def claim_preview(piggy: PiggyAPI, anonymous_contact_uuid: str, email: str
         existing: Contact | None = await piggy.find_contact_by_email(email)
     except NotFoundError:
         existing = None
-    return ClaimPreview(anonymous_contact=anonymous, email=email, existing_contact=existing)
+    return ClaimPreview(
+        anonymous_contact=anonymous, email=email, existing_contact=existing, credit_name=await piggy.credit_name()
+    )
 
 
 @toolset.confirmed(title="Claim anonymous contact", preview=claim_preview)
@@ -239,3 +258,93 @@ async def claim_anonymous_contact(
     claimed = await api(ctx).claim_anonymous_contact(anonymous_contact_uuid, email)
     contact = ClaimedContact(uuid=claimed.uuid, credit_balance=claimed.credit_balance)
     return ClaimResult(status="done", message="The contact was claimed.", contact=contact)
+
+
+# Contact lifecycle --------------------------------------------------------------------------------
+
+
+class CreatedContact(Result):
+    uuid: str
+    created: bool
+
+
+@toolset.tool(title="Create contact", annotations=IDEMPOTENT)
+async def create_contact(email: Email, ctx: Context[Any, Any]) -> CreatedContact:
+    """Register a new member by email; returns their uuid. If a contact has that email already, returns it with
+    created false, unchanged. Set profile fields afterwards with update_contact."""
+    piggy = api(ctx)
+    try:
+        return CreatedContact(uuid=await piggy.create_contact(email), created=True)
+    except RejectedError as exc:
+        if exc.code != 60005:  # Contact already exists: then it is returned as it is (decision D54)
+            raise
+    return CreatedContact(uuid=(await piggy.find_contact_by_email(email)).uuid, created=False)
+
+
+class AnonymousContact(Result):
+    uuid: str
+
+
+@toolset.tool(title="Create anonymous contact", annotations=WRITE)
+async def create_anonymous_contact(
+    ctx: Context[Any, Any],
+    contact_identifier_value: Annotated[NonEmptyText | None, Field(description="A card to link to it.")] = None,
+) -> AnonymousContact:
+    """Create a contact without an email, e.g. for a loyalty card handed out in store: it earns credits now and
+    is claimed later with claim_anonymous_contact. Not idempotent."""
+    return AnonymousContact(uuid=await api(ctx).create_anonymous_contact(contact_identifier_value))
+
+
+class Contacts(Paged):
+    contacts: list[ListedContact]
+
+
+@toolset.tool(title="List contacts", annotations=READ)
+async def list_contacts(
+    ctx: Context[Any, Any],
+    page: PageNumber = None,
+    limit: Annotated[PerPage, Field(description="Per page (default 30).")] = None,
+    created_from: Annotated[DateTime | None, Field(description="Created at or after.")] = None,
+    created_to: Annotated[DateTime | None, Field(description="Created at or before.")] = None,
+) -> Contacts:
+    """List contacts, newest first; with dates, those created between them (e.g. this week's sign-ups)."""
+    found = await api(ctx).list_contacts(page, limit, created_from, created_to)
+    return Contacts(contacts=found.items, total=found.total, has_more=found.has_more, next_page=found.next_page)
+
+
+DeletionType = Literal["DEFAULT", "GDPR"]
+
+
+class DeletionPreview(Result):
+    contact: ContactStake
+    type: DeletionType
+    credit_name: str = DEFAULT_CREDIT_NAME
+
+    def describe(self) -> str:
+        c, credits = self.contact, self.credit_name
+        how = "GDPR: every reference to personal data is erased" if self.type == "GDPR" else "Piggy keeps a log"
+        return (
+            f"DELETE contact {shown_email(c.email)} (uuid {c.uuid}; {how}). Lost with it: {c.credit_balance} "
+            f"{credits} and a prepaid balance of {c.prepaid_balance_in_cents} cents. This cannot be undone. "
+            "Piggy schedules the deletion: it completes within minutes."
+        )
+
+
+async def deletion_preview(piggy: PiggyAPI, contact_uuid: str, type: DeletionType) -> DeletionPreview:
+    stake = await piggy.get_contact_stake(contact_uuid)
+    return DeletionPreview(contact=stake, type=type, credit_name=await piggy.credit_name())
+
+
+@toolset.confirmed(title="Delete contact", preview=deletion_preview)
+async def delete_contact(
+    contact_uuid: ContactUuid,
+    type: Annotated[DeletionType, Field(description="GDPR erases all personal data; DEFAULT keeps a log.")],
+    ctx: Context[Any, Any],
+) -> ConfirmableResult:
+    """Delete a contact IRREVERSIBLY with their credits and prepaid balance, e.g. when a member asks to be
+    forgotten. Asks the user to confirm first. Piggy deletes within minutes."""
+    await api(ctx).delete_contact(contact_uuid, type)
+    return ConfirmableResult(
+        status="done",
+        message="Piggy scheduled the deletion; within a few minutes the contact is gone (get_contact then fails).",
+    )

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, WithJsonSchema
 
 from piggy_mcp.piggy import PiggyAPI
 from piggy_mcp.piggy.models import CreditReception, LoyaltyTransaction, Reversal, Shop
+from piggy_mcp.piggy.program import DEFAULT_CREDIT_NAME, LoyaltyProgram, Tier
 from piggy_mcp.schema import unadvertised_limits
 from piggy_mcp.tools.args import (
     AttributeName,
@@ -100,18 +101,20 @@ class ReversalPreview(Result):
     credits: int | None = None
     created_at: str | None = None
     balance_after: int | None = None
+    credit_name: str = DEFAULT_CREDIT_NAME
 
     def describe(self) -> str:
+        name = self.credit_name
         if self.credits is None:
             return (
                 f"Reverse credit reception {self.credit_reception_uuid}: Piggy books an opposite reception that "
-                "takes its credits back from the contact who received them."
+                f"takes its {name} back from the contact who received them."
             )
-        change = f"Take {self.credits} credits back from" if self.credits >= 0 else f"Give {-self.credits} credits to"
+        change = f"Take {self.credits} {name} back from" if self.credits >= 0 else f"Give {-self.credits} {name} to"
         return (
-            f"{change} {shown_email(self.email, missing='a contact')}, who has {self.balance} credits, by "
+            f"{change} {shown_email(self.email, missing='a contact')}, who has {self.balance} {name}, by "
             f"reversing the credit reception of {self.created_at or 'an unknown date'}. "
-            f"Balance after: {self.balance_after} credits."
+            f"Balance after: {self.balance_after} {name}."
         )
 
 
@@ -122,7 +125,7 @@ class ReverseResult(ConfirmableResult):
 async def reversal_preview(piggy: PiggyAPI, credit_reception_uuid: str, contact_uuid: str | None) -> ReversalPreview:
     if contact_uuid is None:
         # Without the contact there is no way to read the reception: the preview says what happens.
-        return ReversalPreview(credit_reception_uuid=credit_reception_uuid)
+        return ReversalPreview(credit_reception_uuid=credit_reception_uuid, credit_name=await piggy.credit_name())
     contact = await piggy.get_contact(contact_uuid)
     reception = await piggy.find_credit_reception(contact_uuid, credit_reception_uuid)
     if reception is None:
@@ -138,6 +141,7 @@ async def reversal_preview(piggy: PiggyAPI, credit_reception_uuid: str, contact_
         credits=credits,
         created_at=reception.created_at,
         balance_after=balance - credits,
+        credit_name=await piggy.credit_name(),
     )
 
 
@@ -193,3 +197,35 @@ class Shops(Result):
 async def list_shops(ctx: Context[Any, Any]) -> Shops:
     """List the account's shops (physical or web), whose uuids other tools take."""
     return Shops(shops=await api(ctx).list_shops())
+
+
+# The loyalty program and tiers --------------------------------------------------------------------
+
+
+@toolset.tool(title="Get loyalty program", annotations=READ, untrusted=("name", "credit_name", "unit_label"))
+async def get_loyalty_program(ctx: Context[Any, Any]) -> LoyaltyProgram:
+    """Read the loyalty program: its name, what it calls credits (credit_name, e.g. beans: say that to members),
+    the most one reception may award (max_amount) and its unit."""
+    return await api(ctx).get_loyalty_program()
+
+
+class Tiers(Result):
+    tiers: list[Tier]
+
+
+@toolset.tool(title="List tiers", annotations=READ, untrusted=("tiers",))
+async def list_tiers(ctx: Context[Any, Any]) -> Tiers:
+    """List the program's tiers (levels such as Silver or Gold) by position. Piggy assigns them by rules the API
+    does not show."""
+    return Tiers(tiers=await api(ctx).list_tiers())
+
+
+class ContactTier(Result):
+    contact_uuid: str
+    tier: Tier | None = None
+
+
+@toolset.tool(title="Get contact tier", annotations=READ, untrusted=("tier",))
+async def get_contact_tier(contact_uuid: ContactUuid, ctx: Context[Any, Any]) -> ContactTier:
+    """Read the tier a member has reached; no tier if they have none yet."""
+    return ContactTier(contact_uuid=contact_uuid, tier=await api(ctx).get_contact_tier(contact_uuid))
