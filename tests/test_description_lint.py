@@ -20,6 +20,9 @@ REVIEWED_SHADOW_CANDIDATES = {
     ("find_or_create_products", "find_contact"): (
         "catalog products, not contacts; its cost is the list of products Piggy needs, each named and identified"
     ),
+    ("find_or_create_products", "create_contact"): (
+        "catalog products, not contacts: create_contact registers one member by email"
+    ),
     ("update_contact", "create_contact_attribute"): (
         "values of one contact's fields, not a new field for every contact; the latter's description says so"
     ),
