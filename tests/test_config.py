@@ -11,7 +11,7 @@ from piggy_mcp.config import Settings
 from piggy_mcp.selection import select_tools
 from piggy_mcp.server import settings_tools
 from tests.conftest import API_KEY, make_settings
-from tests.helpers import ALL_TOOLS, READ_TOOLS, in_order, tools_of
+from tests.helpers import DEFAULT_TOOLS, READ_TOOLS, in_order, tools_of
 
 
 def test_selection_and_hosting_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -49,13 +49,13 @@ def test_selection_and_hosting_settings_from_the_environment(monkeypatch: pytest
     assert [spec.name for spec in settings_tools(settings)] == expected
 
 
-def test_empty_selection_variables_mean_everything(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_empty_selection_variables_mean_the_default_toolsets(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("PIGGY_TOOLSETS", "PIGGY_TOOLS", "PIGGY_EXCLUDE_TOOLS"):
         monkeypatch.setenv(name, "")
     monkeypatch.setenv("PIGGY_READ_ONLY", "false")
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     assert (settings.toolsets, settings.tools, settings.exclude_tools) == ([], [], [])
-    assert [spec.name for spec in select_tools(toolsets=settings.toolsets)] == ALL_TOOLS
+    assert [spec.name for spec in select_tools(toolsets=settings.toolsets)] == DEFAULT_TOOLS
 
 
 def test_settings_do_not_show_the_api_key(capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,9 +6,16 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
+
+from mcp import Client
 
 from piggy_mcp.config import Settings
 from piggy_mcp.selection import select_tools
+from piggy_mcp.server import build_server
+from piggy_mcp.tools import TOOLSETS
+from tests.conftest import make_settings
+from tests.helpers import compact_size, wire_tools
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -37,3 +44,31 @@ def test_the_tools_table_lists_every_tool_with_its_toolset() -> None:
 def test_every_configuration_variable_is_documented() -> None:
     documented = set(re.findall(r"^\| `(PIGGY_\w+)` \|", README, flags=re.MULTILINE))
     assert documented == {f"PIGGY_{name.upper()}" for name in Settings.model_fields}
+
+
+COST_ROW = re.compile(r"^\| `(\w+)` \| (by default|opt-in) \| (\d+) \| ([\d,]+) \|", re.MULTILINE)
+AVERAGES = re.compile(r"The default listing averages (\d+) bytes per tool and `--toolsets all`\s+(\d+);")
+
+
+async def listed(toolsets: list[str]) -> list[dict[str, Any]]:
+    async with Client(build_server(make_settings(toolsets=toolsets))) as client:
+        return await wire_tools(client)
+
+
+async def test_the_readme_says_what_each_toolset_costs() -> None:
+    documented = {
+        name: (served, int(tools), int(size.replace(",", ""))) for name, served, tools, size in COST_ROW.findall(README)
+    }
+    measured = {}
+    for toolset in TOOLSETS:
+        tools = await listed([toolset.name])
+        measured[toolset.name] = ("by default" if toolset.default else "opt-in", len(tools), compact_size(tools))
+    table = "\n".join(f"| `{n}` | {s} | {t} | {b:,} |" for n, (s, t, b) in measured.items())
+    assert documented == measured, f"the README's toolset table should read:\n{table}"
+    averages = AVERAGES.search(README)
+    assert averages is not None
+    default, every = await listed([]), await listed(["all"])
+    assert [int(averages[1]), int(averages[2])] == [
+        round(compact_size(default) / len(default)),
+        round(compact_size(every) / len(every)),
+    ]

@@ -41,7 +41,7 @@ from starlette.requests import Request
 from piggy_mcp.config import ConfigurationError
 from piggy_mcp.http_app import check_exposure, transport_security
 from tests.conftest import API_KEY, CONTACT_A, CONTACT_B, make_settings
-from tests.helpers import ALL_TOOLS, ERA_REQUESTS, MERGE_ARGS, MODES, Mode, User, post_mcp, structured, text_of
+from tests.helpers import DEFAULT_TOOLS, ERA_REQUESTS, MERGE_ARGS, MODES, Mode, User, post_mcp, structured, text_of
 from tests.servers import (
     HEALTH_DEADLINE,
     SESSION_DEADLINE,
@@ -350,7 +350,7 @@ async def test_right_token_lists_the_tools(replicas: Replicas, mode: Mode, token
         async with connect_http(replicas.a.mcp_url, token, mode) as client:
             assert (client.protocol_version in MODERN_PROTOCOL_VERSIONS) == (mode == "auto")
             listing = await client.list_tools(cache_mode="bypass")
-    assert [tool.name for tool in listing.tools] == ALL_TOOLS
+    assert [tool.name for tool in listing.tools] == DEFAULT_TOOLS
 
 
 # Refusal to serve publicly without authentication ------------------------------------------------------
@@ -632,7 +632,7 @@ async def test_one_client_session_served_by_alternating_replicas(
     fake_piggy.clear()
     with LoadBalancer(alternate(replicas.a, replicas.b)) as balancer, anyio.fail_after(SESSION_DEADLINE):
         async with connect_http(balancer.url, PLAIN_TOKEN, mode) as client:
-            assert [tool.name for tool in (await client.list_tools(cache_mode="bypass")).tools] == ALL_TOOLS
+            assert [tool.name for tool in (await client.list_tools(cache_mode="bypass")).tools] == DEFAULT_TOOLS
             first = structured(await client.call_tool("merge_contacts", MERGE_ARGS))
             token = first["confirmation_token"]
             second = structured(await client.call_tool("merge_contacts", {**MERGE_ARGS, "confirmation_token": token}))

@@ -26,7 +26,7 @@ from mcp import Client
 
 from piggy_mcp.server import build_server
 from tests.conftest import CONTACT_A, PROMOTION, make_settings
-from tests.helpers import EXPECTED_TOOLS, list_all_tools, wire_tools
+from tests.helpers import EXPECTED_TOOLS, compact_size, list_all_tools, wire_tools
 
 UPDATE_COMMAND = "UPDATE_GOLDEN=1 python -m pytest tests/test_listing.py"
 SNAPSHOTS = Path(__file__).with_name("__toolsnaps__")
@@ -46,14 +46,27 @@ READ_ONLY_TOOLS = frozenset(
         "list_rewards",
         "list_promotions",
         "list_contact_vouchers",
+        "list_contacts",
+        "get_loyalty_program",
+        "list_tiers",
+        "get_contact_tier",
     }
 )
 # Exactly the tools that ask the user to confirm first.
 DESTRUCTIVE_TOOLS = frozenset(
-    {"merge_contacts", "claim_anonymous_contact", "redeem_reward", "reverse_credit_reception"}
+    {
+        "merge_contacts",
+        "claim_anonymous_contact",
+        "redeem_reward",
+        "reverse_credit_reception",
+        "delete_contact",
+        "reverse_reward_reception",
+    }
 )
 # Their descriptions tell the model "not idempotent"; the annotation must agree.
-NOT_IDEMPOTENT_TOOLS = frozenset({"create_credit_reception", "create_vouchers_batch", "redeem_voucher"})
+NOT_IDEMPOTENT_TOOLS = frozenset(
+    {"create_credit_reception", "create_vouchers_batch", "redeem_voucher", "create_anonymous_contact"}
+)
 HINTS = ("readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint")
 
 # Every argument that names a Piggy object by uuid (it becomes part of a URL path or a reference).
@@ -73,12 +86,16 @@ UUID_ARGS = {
     "reverse_credit_reception": {"credit_reception_uuid", "contact_uuid"},
     "list_contact_vouchers": {"contact_uuid", "promotion_uuid"},
     "redeem_voucher": {"contact_uuid", "shop_uuid"},
+    "delete_contact": {"contact_uuid"},
+    "get_contact_tier": {"contact_uuid"},
+    "reverse_reward_reception": {"reward_reception_uuid", "contact_uuid"},
 }
 EMAIL_ARGS = {
     "send_contact_verification_email": "email",
     "verify_login_code": "email",
     "claim_anonymous_contact": "email",
     "find_contact": "email",
+    "create_contact": "email",
 }
 DATA_TYPES = {
     "url", "text", "date", "phone", "float", "color", "email", "number", "select", "boolean", "rich_text",
@@ -115,7 +132,7 @@ def arg(tool: dict[str, Any], name: str) -> dict[str, Any]:
 
 async def test_lists_exactly_the_expected_tools(mcp_client: Client) -> None:
     names = [tool.name for tool in await list_all_tools(mcp_client)]
-    assert len(names) == 26, names
+    assert len(names) == len(EXPECTED_TOOLS), names
     assert len(set(names)) == len(names), f"duplicate tool names: {names}"
     assert set(names) == EXPECTED_TOOLS
 
@@ -271,12 +288,14 @@ async def test_both_protocol_eras_list_the_same_tools(client: Client, legacy_cli
     assert await wire_tools(client) == await wire_tools(legacy_client)
 
 
-async def test_each_tool_matches_its_snapshot(client: Client) -> None:
-    """What models see of each tool is pinned in tests/__toolsnaps__/<tool>.json, so a change shows as a small diff.
+async def test_each_tool_matches_its_snapshot() -> None:
+    """What models see of each tool, opt-in ones too, is pinned in tests/__toolsnaps__/<tool>.json, so a change
+    shows as a small diff.
 
     To accept a deliberate change: `UPDATE_GOLDEN=1 python -m pytest tests/test_listing.py`, then review it.
     """
-    listed = {tool["name"]: tool for tool in await wire_tools(client)}
+    async with Client(build_server(make_settings(toolsets=["all"]))) as client:
+        listed = {tool["name"]: tool for tool in await wire_tools(client)}
     if os.environ.get("UPDATE_GOLDEN") == "1":
         for stale in SNAPSHOTS.glob("*.json"):
             stale.unlink()
@@ -308,10 +327,6 @@ def _snapshot_text(tool: dict[str, Any]) -> str:
 
 BUDGET_PER_TOOL = 1_000
 LARGEST_SHOWN = 5
-
-
-def compact_size(value: Any) -> int:
-    return len(json.dumps(value, separators=(",", ":")))
 
 
 @pytest.mark.parametrize("toolsets", [[], ["all"]], ids=["default", "all"])

@@ -134,10 +134,10 @@ def test_tools_lists_every_default_tool(installed: FreshInstall) -> None:
     assert {row.split()[0] for row in rows} == EXPECTED_TOOLS
 
 
-def test_demo_runs_its_four_stories(installed: FreshInstall) -> None:
+def test_demo_runs_its_five_stories(installed: FreshInstall) -> None:
     done = installed.run("piggy-mcp", "demo")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr
-    assert re.findall(r"^Story (\d):", done.stdout, re.MULTILINE) == ["1", "2", "3", "4"]
+    assert re.findall(r"^Story (\d):", done.stdout, re.MULTILINE) == ["1", "2", "3", "4", "5"]
     assert done.stdout.rstrip().endswith("piggy-mcp --sandbox")
 
 

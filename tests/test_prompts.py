@@ -16,7 +16,7 @@ from piggy_mcp.config import Settings
 from piggy_mcp.prompts import INSTRUCTIONS, register_prompts
 from piggy_mcp.server import build_server
 from piggy_mcp.tools.runtime import Runtime
-from tests.helpers import EMAIL, EXPECTED_TOOLS, MODES
+from tests.helpers import EMAIL, EVERY_TOOL, MODES
 
 # Each prompt: its arguments (name -> required), sample arguments, and the tools its plan names, in order.
 PROMPTS: dict[str, tuple[dict[str, bool], dict[str, str], list[str]]] = {
@@ -112,7 +112,7 @@ async def test_each_prompt_names_its_tools_in_order(prompt_client: Client, name:
     assert -1 not in positions, [tool for tool, at in zip(tools, positions, strict=True) if at == -1]
     assert positions == sorted(positions), f"{name} names its tools out of order"
     # Every tool call in the plan is a tool the server really has.
-    assert set(CALLED.findall(text)) <= EXPECTED_TOOLS
+    assert set(CALLED.findall(text)) <= EVERY_TOOL
     for value in arguments.values():
         assert value in text
     assert len(text) < 1800, "a prompt is a short plan"
@@ -169,7 +169,7 @@ def test_instructions_are_a_short_orientation() -> None:
     ):
         assert fact in INSTRUCTIONS, fact
     names = set(SNAKE.findall(INSTRUCTIONS)) - {"confirmation_token", "confirmation_required", "untrusted_fields"}
-    assert names <= EXPECTED_TOOLS, names - EXPECTED_TOOLS
+    assert names <= EVERY_TOOL, names - EVERY_TOOL
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -39,7 +39,14 @@ def from_function_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
 def test_start_builds_exactly_the_served_tools_through_the_sdk(from_function_calls: list[str]) -> None:
     build_server(make_settings(toolsets=["loyalty"], read_only=True))
-    assert from_function_calls == ["get_contact_credit_balance", "list_loyalty_transactions", "list_shops"]
+    assert from_function_calls == [
+        "get_contact_credit_balance",
+        "list_loyalty_transactions",
+        "list_shops",
+        "get_loyalty_program",
+        "list_tiers",
+        "get_contact_tier",
+    ]
 
 
 async def test_arguments_are_validated_before_the_tool_runs(piggy: respx.MockRouter) -> None:

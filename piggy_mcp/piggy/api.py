@@ -73,7 +73,7 @@ class PiggyAPI(OrdersAPI, IdentifiersAPI, ProgramAPI, AutomationsAPI, GiftcardsA
 
     def shop(self, shop_uuid: str | None) -> str:
         """The shop a write happens in: the one named, else the default; refused before anything is sent."""
-        chosen = shop_uuid or self._default_shop
+        chosen = shop_uuid if shop_uuid is not None else self._default_shop
         if chosen is None:
             raise InvalidInputError(
                 "no shop was named",
@@ -411,7 +411,7 @@ class PiggyAPI(OrdersAPI, IdentifiersAPI, ProgramAPI, AutomationsAPI, GiftcardsA
                 {
                     "code": code,
                     "contact_uuid": _opt_id(contact_uuid),
-                    "shop_uuid": _opt_id(shop_uuid or self._default_shop),
+                    "shop_uuid": _opt_id(shop_uuid if shop_uuid is not None else self._default_shop),
                 }
             ),
             how_to_check="Find the voucher by its code: status REDEEMED means the redemption went through.",

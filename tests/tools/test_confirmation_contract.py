@@ -24,22 +24,34 @@ from tests.helpers import (
     ACCEPT,
     ACCEPT_UNTICKED,
     CANCEL,
+    CARD_REVERSE_ARGS,
+    CARD_TX_ARGS,
     CLAIM_ARGS,
     DECLINE,
+    DELETE_ARGS,
     MERGE_ARGS,
     MODES,
     ORDER_RETURN_ARGS,
+    PREPAID_REVERSE_ARGS,
+    PREPAID_TX_ARGS,
     REDEEM_ARGS,
     REVERSE_ARGS,
+    REVERSE_REWARD_ARGS,
     SHOP_2,
     Mode,
     User,
     connect,
+    fake_card_reverse,
+    fake_card_transaction,
     fake_claim,
+    fake_delete,
     fake_merge,
     fake_order_return,
+    fake_prepaid_reverse,
+    fake_prepaid_transaction,
     fake_redeem,
     fake_reverse,
+    fake_reverse_reward,
     structured,
     text_of,
 )
@@ -77,10 +89,34 @@ CASES = {
         {**REVERSE_ARGS, "contact_uuid": CONTACT_B},
         lambda piggy: fake_reverse(piggy).reverse,
     ),
+    "delete_contact": Case(
+        DELETE_ARGS,
+        {**DELETE_ARGS, "type": "DEFAULT"},
+        lambda piggy: fake_delete(piggy).delete,
+    ),
+    "reverse_reward_reception": Case(
+        REVERSE_REWARD_ARGS,
+        {**REVERSE_REWARD_ARGS, "contact_uuid": CONTACT_B},
+        lambda piggy: fake_reverse_reward(piggy).reverse,
+    ),
     "create_order_return": Case(
         ORDER_RETURN_ARGS,
         {**ORDER_RETURN_ARGS, "order_external_identifier": "WEB-1002"},
         fake_order_return,
+    ),
+    "create_giftcard_transaction": Case(
+        CARD_TX_ARGS, {**CARD_TX_ARGS, "amount_in_cents": -1}, lambda piggy: fake_card_transaction(piggy)
+    ),
+    "reverse_giftcard_transaction": Case(
+        CARD_REVERSE_ARGS, {"giftcard_transaction_uuid": CONTACT_C}, lambda piggy: fake_card_reverse(piggy)
+    ),
+    "create_prepaid_transaction": Case(
+        PREPAID_TX_ARGS, {**PREPAID_TX_ARGS, "amount_in_cents": -1}, lambda piggy: fake_prepaid_transaction(piggy)
+    ),
+    "reverse_prepaid_transaction": Case(
+        PREPAID_REVERSE_ARGS,
+        {**PREPAID_REVERSE_ARGS, "contact_uuid": CONTACT_B},
+        lambda piggy: fake_prepaid_reverse(piggy),
     ),
 }
 CONFIRMED = sorted(spec.name for spec in select_tools(toolsets=["all"]) if spec.confirmed)

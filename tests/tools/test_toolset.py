@@ -4,7 +4,16 @@ the order tools/list shows them."""
 from __future__ import annotations
 
 from piggy_mcp.tools import TOOLSETS
-from tests.helpers import ALL_SPECS, ALL_TOOLS, READ_TOOLS, TOOLSET_NAMES, TOOLSETS_BY_DOMAIN, WRITE_TOOLS
+from tests.helpers import (
+    ALL_SPECS,
+    ALL_TOOLS,
+    EXPECTED_TOOLS,
+    OPT_IN_TOOLS,
+    READ_TOOLS,
+    TOOLSET_NAMES,
+    TOOLSETS_BY_DOMAIN,
+    WRITE_TOOLS,
+)
 
 
 def test_every_toolset_is_non_empty_and_every_tool_is_in_exactly_one() -> None:
@@ -19,3 +28,15 @@ def test_every_toolset_is_non_empty_and_every_tool_is_in_exactly_one() -> None:
 def test_toolsets_group_the_tools_by_domain() -> None:
     assert {toolset.name: [spec.name for spec in toolset.tools] for toolset in TOOLSETS} == TOOLSETS_BY_DOMAIN
     assert [toolset.name for toolset in TOOLSETS] == list(TOOLSETS_BY_DOMAIN)
+
+
+def test_the_opt_in_toolsets_hold_exactly_the_opt_in_tools() -> None:
+    assert {spec.name for toolset in TOOLSETS if not toolset.default for spec in toolset.tools} == OPT_IN_TOOLS
+    assert {spec.name for toolset in TOOLSETS if toolset.default for spec in toolset.tools} == EXPECTED_TOOLS
+    assert [t.name for t in TOOLSETS if not t.default] == [
+        "giftcards",
+        "prepaid",
+        "orders",
+        "identifiers",
+        "automations",
+    ]
