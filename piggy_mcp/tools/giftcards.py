@@ -13,7 +13,7 @@ from piggy_mcp.piggy.giftcards import Giftcard, GiftcardProgram, NewGiftcard
 from piggy_mcp.schema import unadvertised_limits
 from piggy_mcp.tools.args import ContactUuid, NonEmptyText, ShopUuid, Uuid
 from piggy_mcp.tools.confirmation import ConfirmableResult
-from piggy_mcp.tools.never_twice import IDEMPOTENCY_TTL, at_most_once
+from piggy_mcp.tools.never_twice import ALREADY_PROCESSED, IDEMPOTENCY_TTL, REPEAT_NOTE, IdempotencyKey, at_most_once
 from piggy_mcp.tools.results import Result
 from piggy_mcp.tools.runtime import api
 from piggy_mcp.tools.toolset import READ, WRITE, Toolset
@@ -36,13 +36,7 @@ AmountInCents = Annotated[
     unadvertised_limits(ge=-10_000_000, le=10_000_000),
     AfterValidator(_nonzero),
 ]
-IdempotencyKey = Annotated[
-    NonEmptyText | None, Field(description="Order or message id: a repeat in 24 h sends nothing.")
-]
 GiftcardUuid = Annotated[Uuid, Field(description="From find_giftcard.")]
-
-REPEAT_NOTE = " If this idempotency_key was used in the last 24 hours, nothing is sent and the first result returned."
-ALREADY_PROCESSED = "Already processed with this idempotency_key: nothing was sent now; this is the first result."
 
 
 class GiftcardPrograms(Result):

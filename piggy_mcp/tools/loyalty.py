@@ -23,6 +23,7 @@ from piggy_mcp.tools.args import (
     Uuid,
 )
 from piggy_mcp.tools.confirmation import ConfirmableResult, shown_email
+from piggy_mcp.tools.never_twice import IDEMPOTENCY_TTL, IdempotencyKey, at_most_once
 from piggy_mcp.tools.results import Paged, Result
 from piggy_mcp.tools.runtime import api
 from piggy_mcp.tools.toolset import READ, WRITE, Toolset
@@ -50,6 +51,11 @@ class TransactionValue(BaseModel):
     ]
 
 
+# A credit reception as awarded; already_processed: its idempotency_key was used before, and nothing was sent now.
+class Award(CreditReception):
+    already_processed: bool | None = None
+
+
 @toolset.tool(title="Award credits", annotations=WRITE)
 async def create_credit_reception(
     contact_uuid: ContactUuid,
@@ -73,22 +79,31 @@ async def create_credit_reception(
         Field(description="Transaction attribute values."),
         unadvertised_limits(max_length=50),
     ] = None,
-) -> CreditReception:
+    idempotency_key: IdempotencyKey = None,
+) -> Award:
     """Award a contact loyalty credits, e.g. for a purchase: unit_value (the loyalty rules turn it into credits)
-    or credits, not both; negative credits take some back. Not idempotent: check the balance before retrying an
-    unknown outcome."""
+    or credits, not both; negative credits take some back. Not idempotent: pass idempotency_key, or a retry may
+    award twice."""
     if (credits is None) == (unit_value is None):  # what sending both means is undocumented (decision D21)
         raise ToolError("Give exactly one of credits (a number of credits) or unit_value (e.g. a purchase amount).")
-    return await api(ctx).create_credit_reception(
-        contact_uuid,
-        shop_uuid,
-        credits=credits,
-        unit_value=unit_value,
-        unit_name=unit_name,
-        contact_identifier_value=contact_identifier_value,
-        pos_transaction_uuid=pos_transaction_uuid,
-        attributes={entry.name: entry.value for entry in attributes or []},
+
+    async def send() -> Award:
+        reception = await api(ctx).create_credit_reception(
+            contact_uuid,
+            shop_uuid,
+            credits=credits,
+            unit_value=unit_value,
+            unit_name=unit_name,
+            contact_identifier_value=contact_identifier_value,
+            pos_transaction_uuid=pos_transaction_uuid,
+            attributes={entry.name: entry.value for entry in attributes or []},
+        )
+        return Award.model_validate(reception, from_attributes=True)
+
+    award, replayed = await at_most_once(
+        ctx, scope="credit-reception", key=idempotency_key, ttl_seconds=IDEMPOTENCY_TTL, send=send, result_type=Award
     )
+    return award.model_copy(update={"already_processed": True}) if replayed else award
 
 
 # Reverse a credit reception -----------------------------------------------------------------------

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from piggy_mcp.piggy import PiggyError
 from piggy_mcp.piggy.errors import OutcomeUnknownError
+from piggy_mcp.tools.args import NonEmptyText
 from piggy_mcp.tools.runtime import runtime
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,12 @@ R = TypeVar("R", bound=BaseModel)
 
 # How long a caller's idempotency key is remembered.
 IDEMPOTENCY_TTL = 24 * 3600
+# The argument of the money writes Piggy could apply twice, and what their results say of a repeat.
+IdempotencyKey = Annotated[
+    NonEmptyText | None, Field(description="Order or message id: a repeat in 24 h sends nothing.")
+]
+REPEAT_NOTE = " If this idempotency_key was used in the last 24 hours, nothing is sent and the first result returned."
+ALREADY_PROCESSED = "Already processed with this idempotency_key: nothing was sent now; this is the first result."
 
 
 async def at_most_once(

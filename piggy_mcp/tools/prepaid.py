@@ -12,8 +12,8 @@ from piggy_mcp.piggy import PiggyAPI
 from piggy_mcp.piggy.prepaid import PREPAID_MAX_LIMIT, PrepaidTransaction, balance_after
 from piggy_mcp.tools.args import ContactUuid, PageNumber, ShopUuid, Uuid
 from piggy_mcp.tools.confirmation import ConfirmableResult, shown_email
-from piggy_mcp.tools.giftcards import ALREADY_PROCESSED, REPEAT_NOTE, AmountInCents, IdempotencyKey
-from piggy_mcp.tools.never_twice import IDEMPOTENCY_TTL, at_most_once
+from piggy_mcp.tools.giftcards import AmountInCents
+from piggy_mcp.tools.never_twice import ALREADY_PROCESSED, IDEMPOTENCY_TTL, REPEAT_NOTE, IdempotencyKey, at_most_once
 from piggy_mcp.tools.results import Paged, Result
 from piggy_mcp.tools.runtime import api
 from piggy_mcp.tools.toolset import READ, Toolset

@@ -17,8 +17,9 @@ import respx
 from mcp import Client
 from mcp.server import MCPServer
 
+from piggy_mcp.server import build_server
 from piggy_mcp.tools.runtime import Runtime
-from tests.conftest import CONTACT_A, CONTACT_B, SHOP
+from tests.conftest import CONTACT_A, CONTACT_B, SHOP, make_settings
 from tests.helpers import (
     ACCEPT,
     BALANCE,
@@ -449,3 +450,28 @@ async def test_list_shops(client: Client, piggy: respx.MockRouter) -> None:
             {"uuid": SHOP_2, "name": "Fake Web Shop", "type": "web"},
         ]
     }
+
+
+# idempotency_key -------------------------------------------------------------------------------------------
+
+
+async def test_an_award_repeated_with_its_idempotency_key_is_answered_and_not_sent(piggy: respx.MockRouter) -> None:
+    route = piggy.post("/credit-receptions").respond(200, json=envelope(credit_reception_data(10, None, 59)))
+    award = {"contact_uuid": CONTACT_A, "shop_uuid": SHOP, "credits": 10, "idempotency_key": "order-1001"}
+    # Two servers sharing one state directory, as the stdio processes of one desktop do.
+    async with Client(build_server(make_settings())) as first, Client(build_server(make_settings())) as second:
+        sent = structured(await first.call_tool("create_credit_reception", award))
+        again = structured(await second.call_tool("create_credit_reception", award))
+        other = structured(await first.call_tool("create_credit_reception", {**award, "idempotency_key": "order-1002"}))
+    assert route.call_count == 2  # the first and the other key; never the repeat
+    assert "already_processed" not in sent and "already_processed" not in other
+    assert again == {**sent, "already_processed": True}
+
+
+async def test_without_an_idempotency_key_an_award_is_sent_each_time(piggy: respx.MockRouter) -> None:
+    route = piggy.post("/credit-receptions").respond(200, json=envelope(credit_reception_data(10, None, 59)))
+    award = {"contact_uuid": CONTACT_A, "shop_uuid": SHOP, "credits": 10}
+    async with Client(build_server(make_settings())) as client:
+        for _ in range(2):
+            assert not (await client.call_tool("create_credit_reception", award)).is_error
+    assert route.call_count == 2
