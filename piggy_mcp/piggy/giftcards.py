@@ -11,25 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from piggy_mcp.piggy.errors import InvalidInputError
-from piggy_mcp.piggy.models import Record, is_uuid
+from piggy_mcp.piggy.models import Record, mapping
+from piggy_mcp.piggy.paths import path_id as _id
 
 if TYPE_CHECKING:
     from piggy_mcp.piggy.client import PiggyClient
 
 # The only gift card type Piggy lets the API create: 1, digital (0, physical, is refused with 55021).
 DIGITAL = 1
-
-
-def _id(value: str) -> str:
-    # As api._id, which this module cannot import (api.py imports this one).
-    if is_uuid(value):
-        return value.lower()
-    raise InvalidInputError(f"{value!r} is not a UUID", next_step="Pass the uuid exactly as Piggy gave it.")
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
 
 
 class GiftcardProgram(Record):
@@ -69,12 +58,12 @@ class GiftcardTransaction(Record):
 
     @classmethod
     def from_piggy(cls, raw: Mapping[str, Any]) -> GiftcardTransaction:
-        return cls.model_validate({**raw, "giftcard_uuid": _mapping(raw.get("card")).get("uuid")})
+        return cls.model_validate({**raw, "giftcard_uuid": mapping(raw.get("card")).get("uuid")})
 
     @classmethod
     def after_write(cls, data: Any) -> GiftcardTransaction:
         """The answer to a transaction Piggy accepted, shaped without ever failing (decision D23)."""
-        raw = _mapping(data)
+        raw = mapping(data)
         try:
             return cls.from_piggy(raw)
         except ValidationError:

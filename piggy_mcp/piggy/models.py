@@ -44,12 +44,13 @@ class Record(BaseModel):
 R = TypeVar("R", bound=Record)
 
 
-def _mapping(value: Any) -> Mapping[str, Any]:
+def mapping(value: Any) -> Mapping[str, Any]:
+    """`value` if Piggy answered with an object there, else an empty one."""
     return value if isinstance(value, Mapping) else {}
 
 
 def _balance_of(raw: Mapping[str, Any]) -> int | None:
-    balance = _mapping(raw.get("credit_balance")).get("balance")
+    balance = mapping(raw.get("credit_balance")).get("balance")
     return balance if isinstance(balance, int) else None
 
 
@@ -108,7 +109,7 @@ class Contact(Record):
 
     @classmethod
     def from_piggy(cls, raw: Mapping[str, Any]) -> Contact:
-        values = _mapping(raw.get("current_values"))
+        values = mapping(raw.get("current_values"))
         balance = _balance_of(raw)
         # The balance object is the documented source; current_values repeats it on some answers (decision D14).
         if balance is None and isinstance(values.get("loyalty_balance"), int):
@@ -118,7 +119,7 @@ class Contact(Record):
             email=raw.get("email"),
             credit_balance=balance,
             is_anonymous=values.get("is_anonymous"),
-            tier=_mapping(raw.get("tier")).get("name"),
+            tier=mapping(raw.get("tier")).get("name"),
             attributes=[ProfileValue.of(k, v) for k, v in values.items() if v is not None and _is_profile_value(k)],
         )
 
@@ -143,7 +144,7 @@ class ListedContact(Record):
     @classmethod
     def from_piggy(cls, raw: Mapping[str, Any]) -> JSON:
         """The fields of a listed contact, as `Page.from_piggy` validates them."""
-        values = _mapping(raw.get("current_values"))
+        values = mapping(raw.get("current_values"))
         balance = _balance_of(raw)
         return {
             "uuid": raw["uuid"],
@@ -163,8 +164,8 @@ class ContactStake(Record):
 
     @classmethod
     def from_piggy(cls, raw: Mapping[str, Any]) -> ContactStake:
-        values = _mapping(raw.get("current_values"))
-        prepaid = _mapping(raw.get("prepaid_balance")).get("balance_in_cents", values.get("prepaid_balance"))
+        values = mapping(raw.get("current_values"))
+        prepaid = mapping(raw.get("prepaid_balance")).get("balance_in_cents", values.get("prepaid_balance"))
         return cls(
             uuid=raw["uuid"],
             email=raw.get("email"),
@@ -175,13 +176,13 @@ class ContactStake(Record):
 
 def verification_message(data: Any) -> str | None:
     """Piggy's words about the verification email it sent, if it gave any."""
-    message = _mapping(data).get("message")
+    message = mapping(data).get("message")
     return str(message) if message else None
 
 
 def auth_token(data: Any) -> str:
     # The docs wrap the token as {"auth_token": ...}; the PHP SDK reads a bare string (decision D2).
-    token = _mapping(data).get("auth_token") if isinstance(data, Mapping) else data
+    token = mapping(data).get("auth_token") if isinstance(data, Mapping) else data
     if not isinstance(token, str):
         raise ValueError("no auth token in the answer")
     return token
@@ -277,7 +278,7 @@ class CreditReception(Record):
 
     @classmethod
     def from_piggy(cls, raw: Mapping[str, Any]) -> CreditReception:
-        return cls.model_validate({**raw, "balance_after": _balance_of(_mapping(raw.get("contact")))})
+        return cls.model_validate({**raw, "balance_after": _balance_of(mapping(raw.get("contact")))})
 
 
 class Reversal(Record):
@@ -319,9 +320,9 @@ class RewardReception(Record):
 def after_write(model: type[R], data: Any) -> R:  # decision D23
     """The answer to a write Piggy accepted, shaped without ever failing: the write has been applied, so an
     answer in an unexpected form must not read as a failure that the model would repeat."""
-    raw = _mapping(data)
+    raw = mapping(data)
     try:
-        return model.model_validate({**raw, "balance_after": _balance_of(_mapping(raw.get("contact")))})
+        return model.model_validate({**raw, "balance_after": _balance_of(mapping(raw.get("contact")))})
     except ValidationError:
         return model.model_validate({"uuid": raw.get("uuid")} if isinstance(raw.get("uuid"), str) else {})
 
@@ -353,7 +354,7 @@ class Voucher(Record):
 
     @classmethod
     def from_piggy(cls, raw: Mapping[str, Any]) -> Voucher:
-        promotion, contact = _mapping(raw.get("promotion")), _mapping(raw.get("contact"))
+        promotion, contact = mapping(raw.get("promotion")), mapping(raw.get("contact"))
         return cls.model_validate(
             {
                 **raw,
@@ -367,7 +368,7 @@ class Voucher(Record):
     def redeemed(cls, data: Any, code: str) -> Voucher:
         """The answer to a redemption, whose shape is undocumented (decision D5): its text fields if it has any,
         and the code redeemed, never a failure after Piggy accepted the redemption."""
-        fields = {k: v for k, v in _mapping(data).items() if isinstance(v, str)}
+        fields = {k: v for k, v in mapping(data).items() if isinstance(v, str)}
         return cls.model_validate({**fields, "code": fields.get("code") or code})
 
 
@@ -433,7 +434,7 @@ class Page(BaseModel, Generic[R]):
         products) and Laravel's `current_page`/`last_page` (vouchers). Both are read here, and nowhere else.
         """
         items = [item_type.model_validate(item) for item in data] if isinstance(data, list) else []
-        info = _mapping(meta)  # Piggy sends [] when there is nothing to say
+        info = mapping(meta)  # Piggy sends [] when there is nothing to say
         current = _int(info.get("page")) or _int(info.get("current_page")) or page or 1
         last = _int(info.get("last_page"))
         # Without last_page, a full page suggests there may be more: say so rather than hide items.

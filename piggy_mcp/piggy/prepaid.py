@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from piggy_mcp.piggy.errors import InvalidInputError
-from piggy_mcp.piggy.models import Page, Record, is_uuid
+from piggy_mcp.piggy.models import Page, Record, mapping
+from piggy_mcp.piggy.paths import path_id as _id
 
 if TYPE_CHECKING:
     from piggy_mcp.piggy.client import PiggyClient
@@ -21,17 +21,6 @@ PREPAID_MAX_LIMIT = 30
 # Piggy has no endpoint that reads one prepaid transaction (decision D40): it is looked for among the contact's
 # latest ones, this many pages of the largest size.
 PREPAID_SCAN_PAGES = 3
-
-
-def _id(value: str) -> str:
-    # As api._id, which this module cannot import (api.py imports this one).
-    if is_uuid(value):
-        return value.lower()
-    raise InvalidInputError(f"{value!r} is not a UUID", next_step="Pass the uuid exactly as Piggy gave it.")
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
 
 
 def balance_after(balance_in_cents: int, amount_in_cents: int) -> int | None:
@@ -60,7 +49,7 @@ class PrepaidBooked(Record):
     @classmethod
     def after_write(cls, data: Any) -> PrepaidBooked:
         """The answer to a transaction Piggy accepted, shaped without ever failing (decision D23)."""
-        uuid = _mapping(data).get("uuid")
+        uuid = mapping(data).get("uuid")
         return cls(uuid=uuid if isinstance(uuid, str) else None)
 
 
