@@ -789,6 +789,7 @@ ORDER_RETURN_ARGS = {
     "order_uuid": None,
     "order_external_identifier": "WEB-1001",
     "line_items": [{"external_identifier": "L1", "quantity": 1}],
+    "status": "COMPLETED",
 }
 
 

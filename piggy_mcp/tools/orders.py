@@ -134,6 +134,7 @@ async def create_order_return(
     line_items: Annotated[
         list[ReturnedLine] | None, Field(max_length=100, description="Only these lines; default all.")
     ] = None,
+    status: Annotated[Literal["PENDING", "COMPLETED"], Field(description="Its state.")] = "COMPLETED",
 ) -> ReturnResult:
     """Send a refund as an order return: Piggy takes back the points the order earned (for the lines given, or
     all). Sent at most once per external_identifier. Asks the user to confirm first."""
@@ -143,7 +144,7 @@ async def create_order_return(
             external_identifier=external_identifier,
             order_uuid=order_uuid,
             order_external_identifier=order_external_identifier,
-            status="COMPLETED",
+            status=status,
             line_items=[line.model_dump() for line in line_items or []],
         )
         return OrderResult(status="processed", order=outcome)
