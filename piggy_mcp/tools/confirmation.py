@@ -71,6 +71,15 @@ def shown_email(email: str | None, *, missing: str = "no email") -> str:
     return "an email address with unusual characters (not shown)"
 
 
+# An identifier from the shop's own systems (an order or line id) in its plain form: no spaces, no words.
+_PLAIN_IDENTIFIER = re.compile(r"[A-Za-z0-9._:/#-]{1,64}")
+
+
+def shown_identifier(value: str) -> str:
+    """A shop's identifier (an order number, a line id) as a preview shows it: in plain form only, like an email."""
+    return value if _PLAIN_IDENTIFIER.fullmatch(value) else "an identifier with unusual characters (not shown)"
+
+
 # Reads what is at stake: called with the `PiggyAPI` and, by name, the tool arguments it declares.
 PreviewFn = Callable[..., Awaitable[Preview]]
 
@@ -260,4 +269,4 @@ def _can_elicit(ctx: Context[Any, Any]) -> bool:
     return (version is not None and is_version_at_least(version, "2026-07-28")) or ctx.session.can_send_request
 
 
-__all__ = ["Confirm", "ConfirmableResult", "Preview", "PreviewFn", "confirmed_tool", "shown_email"]
+__all__ = ["Confirm", "ConfirmableResult", "Preview", "PreviewFn", "confirmed_tool", "shown_email", "shown_identifier"]

@@ -13,7 +13,7 @@ from piggy_mcp.piggy import PiggyAPI
 from piggy_mcp.piggy.orders import AlreadyProcessedError, OrderOutcome
 from piggy_mcp.schema import unadvertised_limits
 from piggy_mcp.tools.args import ContactUuid, NonEmptyText, ShopUuid, Uuid
-from piggy_mcp.tools.confirmation import ConfirmableResult
+from piggy_mcp.tools.confirmation import ConfirmableResult, shown_identifier
 from piggy_mcp.tools.never_twice import at_most_once
 from piggy_mcp.tools.results import Result
 from piggy_mcp.tools.runtime import api
@@ -97,11 +97,13 @@ class ReturnPreview(Result):
     lines: list[ReturnedLine]
 
     def describe(self) -> str:
-        lines = ", ".join(f"{line.quantity} x {line.external_identifier}" for line in self.lines)
+        # The identifiers come from the shop's systems, not from Piggy: shown only in plain form.
+        lines = ", ".join(f"{line.quantity} x {shown_identifier(line.external_identifier)}" for line in self.lines)
         scope = f"these line items: {lines}" if lines else "the whole order"
         return (
-            f"Return {scope} of order {self.order} (return {self.external_identifier}). Piggy takes back the points "
-            "the order earned for what is returned. This cannot be undone."
+            f"Return {scope} of order {shown_identifier(self.order)} (return "
+            f"{shown_identifier(self.external_identifier)}). Piggy takes back the points the order earned for what "
+            "is returned. This cannot be undone."
         )
 
 
