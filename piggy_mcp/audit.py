@@ -11,9 +11,10 @@ import json
 import re
 import sys
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -30,19 +31,45 @@ MAX_AUDITED_CHARS = 200
 
 
 @dataclass
-class _Call:
+class Call:
+    """What the tools noted about the tool call in progress: how Piggy failed it, how its confirmation went."""
+
     error: str | None = None
     piggy_code: int | None = None
+    # In order: "asked", "confirmed", "cancelled", "refused" (a confirmation token that was not accepted).
+    confirmations: list[str] = field(default_factory=list)
 
 
-_current: ContextVar[_Call | None] = ContextVar("piggy_mcp_audit_call", default=None)
+_current: ContextVar[Call | None] = ContextVar("piggy_mcp_audit_call", default=None)
+
+
+@contextmanager
+def tracked_call() -> Iterator[Call]:
+    """The record of the tool call in progress; middleware nested in another that tracks it shares its record."""
+    call = _current.get()
+    if call is not None:
+        yield call
+        return
+    call = Call()
+    reset = _current.set(call)
+    try:
+        yield call
+    finally:
+        _current.reset(reset)
 
 
 def note_piggy_error(kind: str, code: int | None) -> None:
-    """Record how Piggy failed the call being audited, if one is."""
+    """Record how Piggy failed the call being tracked, if one is."""
     call = _current.get()
     if call is not None:
         call.error, call.piggy_code = kind, code
+
+
+def note_confirmation(stage: str) -> None:
+    """Record a step of the confirmation of the call being tracked, if one is."""
+    call = _current.get()
+    if call is not None:
+        call.confirmations.append(stage)
 
 
 class AuditTrail:
@@ -57,28 +84,26 @@ class AuditTrail:
         tool = params.get("name")
         if ctx.method != "tools/call" or tool not in self._audited:
             return await call_next(ctx)
-        call = _Call()
-        reset = _current.set(call)
-        started = time.perf_counter()
-        outcome = "error"
-        try:
-            result = await call_next(ctx)
-            outcome = _outcome(result, call)
-            return result
-        finally:
-            _current.reset(reset)
-            self._write(
-                {
-                    "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
-                    "event": "tool_call",
-                    "tool": tool,
-                    "arguments": mask(params.get("arguments") or {}),
-                    "outcome": outcome,
-                    "error": call.error,
-                    "piggy_code": call.piggy_code,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                }
-            )
+        with tracked_call() as call:
+            started = time.perf_counter()
+            result_outcome = "error"
+            try:
+                result = await call_next(ctx)
+                result_outcome = outcome(result, call)
+                return result
+            finally:
+                self._write(
+                    {
+                        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                        "event": "tool_call",
+                        "tool": tool,
+                        "arguments": mask(params.get("arguments") or {}),
+                        "outcome": result_outcome,
+                        "error": call.error,
+                        "piggy_code": call.piggy_code,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    }
+                )
 
     def _write(self, record: Mapping[str, Any]) -> None:
         line = json.dumps(record, separators=(",", ":"), default=str) + "\n"
@@ -93,7 +118,8 @@ def _emit(stream: TextIO, line: str) -> None:
     stream.flush()
 
 
-def _outcome(result: HandlerResult, call: _Call) -> str:
+def outcome(result: HandlerResult, call: Call) -> str:
+    """How a tool call ended, from its result and what the tools noted: the audit trail's `outcome`."""
     wire = json_form(result)
     if wire.get("resultType") == "input_required":
         return "confirmation_requested"
@@ -105,6 +131,12 @@ def _outcome(result: HandlerResult, call: _Call) -> str:
     if status == "cancelled":
         return "cancelled"
     return "ok"
+
+
+def reported_outcome(result: HandlerResult, call: Call) -> str:
+    """The outcome as metrics and traces name it, where `error` would be ambiguous: `tool_error`."""
+    ended = outcome(result, call)
+    return "tool_error" if ended == "error" else ended
 
 
 def json_form(result: HandlerResult) -> Mapping[str, Any]:

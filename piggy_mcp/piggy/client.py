@@ -10,7 +10,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -23,6 +23,7 @@ from piggy_mcp import __version__
 from piggy_mcp.config import Settings
 from piggy_mcp.piggy import errors
 from piggy_mcp.piggy.deadline import current_deadline
+from piggy_mcp.piggy.observe import Attempt, PiggyObserver, endpoint_template
 
 if TYPE_CHECKING:
     import httpx
@@ -82,12 +83,19 @@ class PiggyClient:
     Use it as an async context manager (the server's lifespan does): the HTTP client, with its connection pool,
     is created on the first request and closed when the context ends. Created then, not before: importing httpx
     and what it pulls in takes about a tenth of a second, which every desktop client would otherwise wait for at
-    start-up. `transport` replaces the network, for tests and the sandbox.
+    start-up. `transport` replaces the network, for tests and the sandbox. `observers` hear of every attempt.
     """
 
-    def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        observers: Sequence[PiggyObserver] = (),
+    ) -> None:
         self._settings = settings
         self._transport = transport
+        self._observers = tuple(observers)
         self._redact = _redactor(settings)
         self._entered = False
         self._http: httpx.AsyncClient | None = None
@@ -193,12 +201,15 @@ class PiggyClient:
                 raise errors.OutOfTimeError(f"a tool call may take {call.seconds:g} seconds")
             deadline = min(deadline, call.at)
         attempt = 0
+        endpoint = endpoint_template(path)
         while True:
             attempt += 1
             started = time.monotonic()
+            seen = Attempt(method, endpoint, attempt)
             try:
                 response = await self._attempt(http, method, path, _query(params), json, deadline)
             except _AnswerTooLarge as exc:
+                seen.status, seen.failure = exc.status, "AnswerTooLarge"
                 log.info(
                     "piggy %s %s -> %s, answer over %d bytes abandoned", method, path, exc.status, MAX_ANSWER_BYTES
                 )
@@ -210,6 +221,7 @@ class PiggyClient:
                 raise errors.OutcomeUnknownError(text, next_step=how_to_check) from None
             except (httpx.HTTPError, TimeoutError) as exc:
                 kind = "deadline" if isinstance(exc, TimeoutError) else type(exc).__name__
+                seen.failure = kind
                 log.info("piggy %s %s failed after %.2fs: %s", method, path, time.monotonic() - started, kind)
                 timed_out = isinstance(exc, httpx.TimeoutException | TimeoutError)
                 text = "Piggy did not answer in time" if timed_out else f"network error talking to Piggy ({kind})"
@@ -221,6 +233,7 @@ class PiggyClient:
                 retryable, delay = True, _backoff(attempt)
             else:
                 log.info("piggy %s %s -> %s in %.2fs", method, path, response.status, time.monotonic() - started)
+                seen.status = response.status
                 if response.is_success:
                     return _unwrap(
                         response.status, self._redact(_json_or_none(response)), is_read, require_data, how_to_check
@@ -229,11 +242,26 @@ class PiggyClient:
                     raise errors.OutcomeUnknownError(f"HTTP {response.status} from Piggy", next_step=how_to_check)
                 retry_after = _retry_after(response)
                 error = errors.from_response(response.status, self._redact(_json_or_none(response)), retry_after)
+                seen.piggy_code = error.code
                 retryable = is_read and _may_retry(response.status, retry_after, settings.max_retry_after)
                 delay = retry_after if retry_after is not None else _backoff(attempt)
+            finally:
+                self._observe(seen, started)
             if not retryable or attempt >= settings.max_attempts or time.monotonic() + delay >= deadline:
                 raise error
             await anyio.sleep(delay)
+
+    def _observe(self, seen: Attempt, started: float) -> None:
+        # An attempt that never got to send (no free slot, the call cancelled) is not a request to Piggy.
+        if seen.status is None and seen.failure is None:
+            return
+        seen.seconds = time.monotonic() - started
+        for observer in self._observers:
+            observer.attempted(seen)
+
+    def _slots_changed(self, slots: anyio.Semaphore) -> None:
+        for observer in self._observers:
+            observer.slots_in_use(self._settings.max_concurrent_requests - slots.value)
 
     def _open(self) -> httpx.AsyncClient:
         # The API key is a Personal Access Token, sent as a bearer token (decision D25).
@@ -279,6 +307,7 @@ class PiggyClient:
             await slots.acquire()
         if waiting.cancelled_caught:
             raise errors.BusyError()
+        self._slots_changed(slots)
         seconds = min(self._settings.timeout, max(deadline - time.monotonic(), _SHORTEST_ATTEMPT))
         try:
             with anyio.fail_after(seconds + _DEADLINE_GRACE):
@@ -291,6 +320,7 @@ class PiggyClient:
             return _Answer(response.status_code, response.headers, bytes(body))
         finally:
             slots.release()
+            self._slots_changed(slots)
 
 
 def _may_retry(status: int, retry_after: float | None, max_retry_after: float) -> bool:

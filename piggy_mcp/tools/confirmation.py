@@ -30,6 +30,7 @@ from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, Field
 
+from piggy_mcp.audit import note_confirmation
 from piggy_mcp.piggy import PiggyError
 from piggy_mcp.piggy.deadline import current_deadline
 from piggy_mcp.signing import CheckedToken, stake_digest
@@ -126,7 +127,10 @@ def confirmed_tool(fn: Callable[..., Awaitable[Any]], preview: PreviewFn) -> Cal
         if (deadline := current_deadline()) is not None:
             deadline.resume()  # the user has answered, if they were asked
         if (unsent := _unsent_result(confirmation, result_type)) is not None:
+            if unsent.status == "cancelled":
+                note_confirmation("cancelled")
             return unsent
+        note_confirmation("confirmed")
         return await fn(**args)
 
     functools.update_wrapper(call, fn)
@@ -155,7 +159,15 @@ def _resolver(tool: str, arg_names: list[str], preview: PreviewFn) -> Callable[.
         async def stake() -> Preview:
             return await preview(runtime(ctx).api, **{name: args[name] for name in wanted_by_preview})
 
-        return await _ask(ctx, tool, args, confirmation_token, stake)
+        try:
+            decision = await _ask(ctx, tool, args, confirmation_token, stake)
+        except ToolError:
+            if confirmation_token is not None:
+                note_confirmation("refused")
+            raise
+        if not isinstance(decision, _TokenAccepted):
+            note_confirmation("asked")
+        return decision
 
     resolve.__qualname__ = resolve.__name__ = f"confirm_{tool}"
     resolve.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
