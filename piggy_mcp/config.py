@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     )
     mcp_allowed_hosts: CommaList = Field(default_factory=list)
     mcp_allowed_origins: CommaList = Field(default_factory=list)
+    mcp_metrics_open: bool = Field(
+        default=False, description="Serve /metrics without authentication, even with PIGGY_MCP_AUTH_TOKENS set."
+    )
 
     @field_validator("toolsets", "tools", "exclude_tools", "mcp_allowed_hosts", "mcp_allowed_origins", mode="before")
     @classmethod

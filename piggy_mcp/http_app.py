@@ -1,4 +1,4 @@
-"""Streamable HTTP hosting: the MCP endpoint at /mcp, an open health check, DNS-rebinding protection,
+"""Streamable HTTP hosting: the MCP endpoint at /mcp, an open health check, metrics, DNS-rebinding protection,
 bearer-token authentication, and a refusal to expose an unauthenticated server beyond loopback."""
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from piggy_mcp import metrics
 from piggy_mcp.auth import StaticTokenVerifier
 from piggy_mcp.config import ConfigurationError, Settings
 from piggy_mcp.http_guards import MCP_PATH, CheckJsonRpc, RefuseStandaloneStreams
+from piggy_mcp.metrics import METRICS_PATH
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,10 @@ def build_http_app(server: MCPServer[Any], settings: Settings, host: str = "127.
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    if metrics.available():
+        server.custom_route(METRICS_PATH, methods=["GET"], include_in_schema=False)(metrics.metrics_endpoint(settings))
+    else:
+        log.warning("%s is not served: prometheus-client is missing (pip install 'piggy-mcp[metrics]')", METRICS_PATH)
     app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         # No per-process session state for older clients, so replicas behind one URL act as one server.

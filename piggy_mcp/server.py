@@ -12,13 +12,14 @@ from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.request_state import RequestStateSecurity
 
-from piggy_mcp import __version__
+from piggy_mcp import __version__, metrics
 from piggy_mcp.arguments import ArgumentCheck
 from piggy_mcp.audit import AuditTrail
 from piggy_mcp.auth import StaticTokenVerifier
 from piggy_mcp.config import Settings
 from piggy_mcp.listing import LeanListing
 from piggy_mcp.piggy import PiggyAPI, PiggyClient
+from piggy_mcp.piggy.observe import PiggyObserver
 from piggy_mcp.processed import processed_for
 from piggy_mcp.prompts import INSTRUCTIONS, refuse_unknown_prompts, register_prompts
 from piggy_mcp.selection import select_tools
@@ -76,6 +77,7 @@ def build_server(
     specs = settings_tools(settings) if tools is None else list(tools)
     sdk_tools = [sdk_tool(spec) for spec in specs]
     listing = LeanListing(sdk_tools)
+    observers: list[PiggyObserver] = []
     middleware: list[Any] = [
         AuditTrail([spec.name for spec in specs if not spec.read_only], settings.audit_log),
         TimeLimit(settings.call_timeout),
@@ -83,6 +85,9 @@ def build_server(
         refuse_unknown_prompts,
         UntrustedMark(specs),
     ]
+    if http_url is not None and metrics.available():  # /metrics is served over HTTP only
+        middleware.insert(0, metrics.ToolCallMetrics([spec.name for spec in specs]))
+        observers.append(metrics.PiggyMetrics())
     instructions = INSTRUCTIONS
     if settings.sandbox:
         from piggy_mcp.sandbox.serving import SANDBOX_NOTICE, sandbox_notice, sandboxed
@@ -97,7 +102,7 @@ def build_server(
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[Runtime]:
         async with (
-            PiggyClient(settings, transport=transport) as client,
+            PiggyClient(settings, transport=transport, observers=observers) as client,
             single_use_for(settings) as single_use,
             processed_for(settings) as processed,
         ):
