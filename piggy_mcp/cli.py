@@ -107,7 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def serve(settings: Settings, args: argparse.Namespace) -> int:
     from piggy_mcp.server import build_server
+    from piggy_mcp.tracing import export_from_environment
 
+    export_from_environment()
     if args.transport == "stdio":
         build_server(settings).run()
         return 0

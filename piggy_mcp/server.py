@@ -28,6 +28,7 @@ from piggy_mcp.single_use import single_use_for
 from piggy_mcp.time_limit import TimeLimit
 from piggy_mcp.tools import ToolSpec
 from piggy_mcp.tools.runtime import Confirmations, Runtime
+from piggy_mcp.tracing import PiggySpans, ToolCallSpans
 from piggy_mcp.untrusted import UntrustedMark
 
 if TYPE_CHECKING:
@@ -77,8 +78,9 @@ def build_server(
     specs = settings_tools(settings) if tools is None else list(tools)
     sdk_tools = [sdk_tool(spec) for spec in specs]
     listing = LeanListing(sdk_tools)
-    observers: list[PiggyObserver] = []
+    observers: list[PiggyObserver] = [PiggySpans()]
     middleware: list[Any] = [
+        ToolCallSpans([spec.name for spec in specs]),
         AuditTrail([spec.name for spec in specs if not spec.read_only], settings.audit_log),
         TimeLimit(settings.call_timeout),
         listing,
