@@ -9,11 +9,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIGGY_MCP_STATE_DIR=/var/lib/piggy-mcp
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY piggy_mcp ./piggy_mcp
 # Installed as .ci/run does: pip into a fresh virtual environment, from the project directory.
 # The code stays owned by root: the server cannot modify itself.
-RUN python -m venv /opt/venv && pip install --no-cache-dir -q ".[redis]" \
+RUN python -m venv /opt/venv && pip install --no-cache-dir -q ".[redis,metrics]" \
     && useradd --system --no-create-home --uid 10001 --user-group --shell /usr/sbin/nologin piggy \
     && install -d -o 10001 -g 10001 -m 0700 /var/lib/piggy-mcp
 # One container remembers used confirmation tokens in its state directory (mount a volume there to keep them
