@@ -315,10 +315,14 @@ class PiggyAPI(OrdersAPI, IdentifiersAPI, ProgramAPI, AutomationsAPI, GiftcardsA
 
     async def find_credit_reception(self, contact_uuid: str, reception_uuid: str) -> LoyaltyTransaction | None:
         """One of the contact's latest credit receptions, or None when it is not among them (decision D7)."""
+        return await self._find_transaction(contact_uuid, "credit_receptions", reception_uuid)
+
+    async def _find_transaction(self, contact_uuid: str, kind: str, uuid: str) -> LoyaltyTransaction | None:
+        # Piggy reads no single reception: it is looked for among the contact's latest of its kind (decision D7).
         for page in range(1, RECEPTION_SCAN_PAGES + 1):
-            found = await self.list_loyalty_transactions(contact_uuid, "credit_receptions", page, RECEPTION_SCAN_LIMIT)
+            found = await self.list_loyalty_transactions(contact_uuid, kind, page, RECEPTION_SCAN_LIMIT)
             for item in found.items:
-                if item.uuid.lower() == reception_uuid.lower():
+                if item.uuid.lower() == uuid.lower():
                     return item
             if not found.has_more:
                 break
@@ -353,14 +357,7 @@ class PiggyAPI(OrdersAPI, IdentifiersAPI, ProgramAPI, AutomationsAPI, GiftcardsA
 
     async def find_reward_reception(self, contact_uuid: str, reception_uuid: str) -> LoyaltyTransaction | None:
         """One of the contact's latest reward receptions, or None (as for credit receptions, decision D7)."""
-        for page in range(1, RECEPTION_SCAN_PAGES + 1):
-            found = await self.list_loyalty_transactions(contact_uuid, "reward_receptions", page, RECEPTION_SCAN_LIMIT)
-            for item in found.items:
-                if item.uuid.lower() == reception_uuid.lower():
-                    return item
-            if not found.has_more:
-                break
-        return None
+        return await self._find_transaction(contact_uuid, "reward_receptions", reception_uuid)
 
     async def reverse_reward_reception(self, reward_reception_uuid: str) -> Reversal:
         # Piggy answers with the credit reception that gives the credits back (§4).
