@@ -68,7 +68,7 @@ CASES = [(client, variant) for client in CLIENTS for variant in VARIANTS]
 HOSTED = EXAMPLES / "hosted" / "mcp.json"
 CLAUDE_CODE_README = EXAMPLES / "claude-code" / "README.md"
 FAKE_KEY = "fake-key-for-listing-only"
-TOKEN = "example-bearer-token-5d1f"
+TOKEN = "fake-bearer-token-for-the-tests"
 # How each client refers to the key without holding it (the account variants).
 KEY_REFERENCES = {
     "claude-code": "${PIGGY_API_KEY}",

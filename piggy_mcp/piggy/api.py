@@ -10,8 +10,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from piggy_mcp.piggy.automations import AutomationsAPI
-from piggy_mcp.piggy.client import PiggyClient
-from piggy_mcp.piggy.errors import InvalidInputError
 from piggy_mcp.piggy.giftcards import GiftcardsAPI
 from piggy_mcp.piggy.identifiers import IdentifiersAPI
 from piggy_mcp.piggy.models import (
@@ -61,26 +59,8 @@ RECEPTION_SCAN_LIMIT = 100
 
 
 class PiggyAPI(OrdersAPI, IdentifiersAPI, ProgramAPI, AutomationsAPI, GiftcardsAPI, PrepaidAPI):
-    """Piggy's OAuth client API, as typed calls over one `PiggyClient`.
-
-    `default_shop` (PIGGY_SHOP_UUID) is the shop a write means when it names none: a shop with one store need not
-    look it up for every call.
-    """
-
-    def __init__(self, client: PiggyClient, *, default_shop: str | None = None) -> None:
-        self._client = client
-        self._default_shop = default_shop
-
-    def shop(self, shop_uuid: str | None) -> str:
-        """The shop a write happens in: the one named, else the default; refused before anything is sent."""
-        chosen = shop_uuid if shop_uuid is not None else self._default_shop
-        if chosen is None:
-            raise InvalidInputError(
-                "no shop was named",
-                next_step="Pass shop_uuid, a shop from list_shops (or the operator sets PIGGY_SHOP_UUID). "
-                "Nothing was sent.",
-            )
-        return _id(chosen)
+    """Piggy's OAuth client API, as typed calls over one `PiggyClient`: the groups of endpoints mixed in, and the
+    core ones below."""
 
     # Contacts -------------------------------------------------------------------------------
 

@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from piggy_mcp.piggy.models import Record
-from piggy_mcp.piggy.paths import path_id
+from piggy_mcp.piggy.paths import Endpoints, path_id
 
 if TYPE_CHECKING:
-    from piggy_mcp.piggy.client import PiggyClient
+    pass
 
 RUNNABLE_EVENT = "contact_updated"
 
@@ -25,10 +25,8 @@ class Automation(Record):
     status: str | None = None
 
 
-class AutomationsAPI:
+class AutomationsAPI(Endpoints):
     """The automation endpoints, mixed into `PiggyAPI`."""
-
-    _client: PiggyClient
 
     async def list_automations(self) -> list[Automation]:
         return await self._client.get(

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from piggy_mcp.piggy.models import Record, mapping
+from piggy_mcp.piggy.paths import Endpoints
 from piggy_mcp.piggy.paths import path_id as _id
 
 if TYPE_CHECKING:
-    from piggy_mcp.piggy.client import PiggyClient
+    pass
 
 # The only gift card type Piggy lets the API create: 1, digital (0, physical, is refused with 55021).
 DIGITAL = 1
@@ -76,13 +77,8 @@ def email_sent(data: Any) -> bool:
     return True
 
 
-class GiftcardsAPI:
+class GiftcardsAPI(Endpoints):
     """The gift card endpoints, mixed into `PiggyAPI`."""
-
-    _client: PiggyClient
-
-    def shop(self, shop_uuid: str | None) -> str:
-        raise NotImplementedError  # PiggyAPI's
 
     async def list_giftcard_programs(self) -> list[GiftcardProgram]:
         return await self._client.get(

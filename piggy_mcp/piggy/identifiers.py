@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from piggy_mcp.piggy.models import Record
-from piggy_mcp.piggy.paths import compact, optional_path_id, path_id
+from piggy_mcp.piggy.paths import Endpoints, compact, optional_path_id, path_id
 
 if TYPE_CHECKING:
-    from piggy_mcp.piggy.client import PiggyClient
+    pass
 
 
 # A card as Piggy holds it; `contact_uuid` is absent when no contact holds it.
@@ -42,10 +42,8 @@ class ContactIdentifier(Record):
         return cls(value=value, contact_uuid=contact_uuid)
 
 
-class IdentifiersAPI:
+class IdentifiersAPI(Endpoints):
     """The contact-identifier endpoints, mixed into `PiggyAPI`."""
-
-    _client: PiggyClient
 
     async def find_contact_identifier(self, value: str) -> ContactIdentifier:
         return await self._client.get(

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from piggy_mcp.piggy.errors import InvalidInputError
 from piggy_mcp.piggy.models import Record
-from piggy_mcp.piggy.paths import path_id
+from piggy_mcp.piggy.paths import Endpoints, path_id
 
 if TYPE_CHECKING:
-    from piggy_mcp.piggy.client import PiggyClient
+    pass
 
 
 # What Piggy did with an order or a return: its uuid, and the points the Order Action moved, if it ran. Piggy's
@@ -49,13 +49,8 @@ class AlreadyProcessedError(Exception):
 _TAKEN = "has already been taken"
 
 
-class OrdersAPI:
+class OrdersAPI(Endpoints):
     """The order endpoints, mixed into `PiggyAPI`."""
-
-    _client: PiggyClient
-
-    def shop(self, shop_uuid: str | None) -> str:
-        raise NotImplementedError  # PiggyAPI's
 
     async def create_order(
         self,

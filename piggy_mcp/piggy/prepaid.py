@@ -10,10 +10,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from piggy_mcp.piggy.models import Page, Record, mapping
+from piggy_mcp.piggy.paths import Endpoints
 from piggy_mcp.piggy.paths import path_id as _id
 
 if TYPE_CHECKING:
-    from piggy_mcp.piggy.client import PiggyClient
+    pass
 
 PREPAID_DEFAULT_LIMIT = 10
 PREPAID_MAX_LIMIT = 30
@@ -60,13 +61,8 @@ def _transactions(found: Any, page: int | None, limit: int) -> Page[PrepaidTrans
     return Page.from_piggy(PrepaidTransaction, items, found.meta, page=page, limit=limit)
 
 
-class PrepaidAPI:
+class PrepaidAPI(Endpoints):
     """The prepaid endpoints, mixed into `PiggyAPI`."""
-
-    _client: PiggyClient
-
-    def shop(self, shop_uuid: str | None) -> str:
-        raise NotImplementedError  # PiggyAPI's
 
     async def get_prepaid_balance(self, contact_uuid: str) -> int:
         return await self._client.get(

@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from piggy_mcp.piggy.models import Record
-from piggy_mcp.piggy.paths import path_id
+from piggy_mcp.piggy.paths import Endpoints, path_id
 
 if TYPE_CHECKING:
-    from piggy_mcp.piggy.client import PiggyClient
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +61,9 @@ def _tier_or_none(data: Any) -> Tier | None:
     return Tier.model_validate(data) if isinstance(data, Mapping) and data.get("name") else None
 
 
-class ProgramAPI:
+class ProgramAPI(Endpoints):
     """The loyalty-program and tier endpoints, mixed into `PiggyAPI`."""
 
-    _client: PiggyClient
     _credit_name: str | None = None  # set on the instance once read
 
     async def get_loyalty_program(self) -> LoyaltyProgram:
