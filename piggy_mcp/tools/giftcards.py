@@ -139,15 +139,15 @@ async def create_giftcard_transaction(
         done = await api(ctx).create_giftcard_transaction(giftcard_uuid, amount_in_cents, shop_uuid)
         return TransactionResult(status="done", message="The transaction was booked.", transaction_uuid=done.uuid)
 
-    result, replayed = await at_most_once(
+    return await at_most_once(
         ctx,
-        scope="giftcard_transaction",
+        scope="giftcard-transaction",
         key=idempotency_key,
         ttl_seconds=IDEMPOTENCY_TTL,
         send=send,
         result_type=TransactionResult,
+        repeat={"already_processed": True, "message": ALREADY_PROCESSED},
     )
-    return result.model_copy(update={"already_processed": True, "message": ALREADY_PROCESSED}) if replayed else result
 
 
 class ReversalPreview(Result):

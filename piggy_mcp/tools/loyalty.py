@@ -100,10 +100,15 @@ async def create_credit_reception(
         )
         return Award.model_validate(reception, from_attributes=True)
 
-    award, replayed = await at_most_once(
-        ctx, scope="credit-reception", key=idempotency_key, ttl_seconds=IDEMPOTENCY_TTL, send=send, result_type=Award
+    return await at_most_once(
+        ctx,
+        scope="credit-reception",
+        key=idempotency_key,
+        ttl_seconds=IDEMPOTENCY_TTL,
+        send=send,
+        result_type=Award,
+        repeat={"already_processed": True},
     )
-    return award.model_copy(update={"already_processed": True}) if replayed else award
 
 
 # Reverse a credit reception -----------------------------------------------------------------------

@@ -8,7 +8,7 @@ unknown stays pending: repeats are refused until someone has checked, since send
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any, TypeVar
 
 from mcp.server.mcpserver import Context
@@ -42,13 +42,15 @@ async def at_most_once(
     ttl_seconds: int,
     send: Callable[[], Awaitable[R]],
     result_type: type[R],
-) -> tuple[R, bool]:
-    """`send()`'s result and False; or, when `key` was processed before within `scope`, its first result and True.
+    repeat: Mapping[str, Any],
+) -> R:
+    """`send()`'s result; or, when `key` was processed before within `scope`, its first result with the fields
+    `repeat` names set, which tell the model nothing was sent now.
 
     Without a key the write is simply sent.
     """
     if key is None:
-        return await send(), False
+        return await send()
     processed = runtime(ctx).processed
     try:
         earlier = await processed.begin(scope, key, ttl_seconds)
@@ -63,7 +65,7 @@ async def at_most_once(
                 f"A call with this {scope} was sent before, and its outcome is not known (or it is still running). "
                 "Nothing was sent now. Check in Piggy whether it took effect before doing anything else."
             )
-        return result_type.model_validate(earlier.result), True
+        return result_type.model_validate(earlier.result).model_copy(update=dict(repeat))
     try:
         result = await send()
     except OutcomeUnknownError:
@@ -75,4 +77,4 @@ async def at_most_once(
         await processed.finish(scope, key, result.model_dump(mode="json"), ttl_seconds)
     except Exception as exc:  # the write is done; a repeat will find it pending and be refused
         log.warning("could not record a write that was sent: %s", type(exc).__name__)
-    return result, False
+    return result

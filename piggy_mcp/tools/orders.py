@@ -82,13 +82,18 @@ async def _once(
     ctx: Context[Any, Any], scope: str, key: str, send: Callable[[], Awaitable[OrderResult]]
 ) -> OrderResult:
     try:
-        result, replayed = await at_most_once(
-            ctx, scope=scope, key=key, ttl_seconds=ORDER_TTL, send=send, result_type=OrderResult
+        return await at_most_once(
+            ctx,
+            scope=scope,
+            key=key,
+            ttl_seconds=ORDER_TTL,
+            send=send,
+            result_type=OrderResult,
+            repeat={"status": "already_processed"},
         )
     except AlreadyProcessedError:
         # Piggy has it from an earlier call this deployment has no record of (another server, say).
         return OrderResult(status="already_processed")
-    return result.model_copy(update={"status": "already_processed"}) if replayed else result
 
 
 class ReturnPreview(Result):
