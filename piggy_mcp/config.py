@@ -91,6 +91,26 @@ class Settings(BaseSettings):
     mcp_metrics_open: bool = Field(
         default=False, description="Serve /metrics without authentication, even with PIGGY_MCP_AUTH_TOKENS set."
     )
+    mcp_tenants_file: Path | None = Field(
+        default=None, description="TOML or JSON file of tenants, each with its own Piggy account and callers."
+    )
+    mcp_http_sessions: bool = Field(
+        default=False, description="Keep sessions for older HTTP clients, so they can receive resource updates."
+    )
+
+    # Standard MCP authorization: the server as an OAuth 2.1 resource server
+    mcp_oauth_issuer: str | None = Field(default=None, description="Issuer whose signed JWTs are accepted.")
+    mcp_oauth_jwks_url: str | None = Field(default=None, description="The issuer's JWKS; default: from its metadata.")
+    mcp_oauth_tenant_claim: str = Field(default="sub", description="The claim that names who a token acts for.")
+
+    # Piggy's webhooks
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="Secret of this deployment's webhook subscriptions; /webhooks/piggy needs it."
+    )
+    webhook_repeat_window: int = Field(
+        default=600, ge=10, le=86_400, description="Seconds within which an identical delivery counts once."
+    )
+    recent_events: int = Field(default=50, ge=1, le=1000, description="Verified events piggy://events/recent keeps.")
 
     @field_validator("toolsets", "tools", "exclude_tools", "mcp_allowed_hosts", "mcp_allowed_origins", mode="before")
     @classmethod

@@ -361,7 +361,7 @@ def _redactor(settings: Settings) -> Callable[[Any], Any]:
     """Removes this deployment's secrets from what Piggy says, in case it echoes them (a message quoting the
     request's Authorization header, say): they must never reach a model, a log or a tool result. Invisible and
     direction-changing characters go too, from text that shoppers and staff wrote as from any other."""
-    candidates = [settings.api_key, settings.mcp_signing_key, *settings.mcp_auth_tokens]
+    candidates = [settings.api_key, settings.mcp_signing_key, settings.webhook_secret, *settings.mcp_auth_tokens]
     secrets = sorted(
         {value for secret in candidates if secret is not None and len(value := secret.get_secret_value()) >= 8},
         key=len,
