@@ -45,6 +45,7 @@ from piggy_mcp.piggy.paths import optional_path_id as _opt_id
 from piggy_mcp.piggy.paths import path_id as _id
 from piggy_mcp.piggy.prepaid import PrepaidAPI
 from piggy_mcp.piggy.program import ProgramAPI
+from piggy_mcp.piggy.webhooks import WebhooksAPI
 
 # Piggy's page sizes.
 PRODUCTS_PAGE_LIMIT = 100  # the maximum for products
@@ -58,7 +59,7 @@ RECEPTION_SCAN_PAGES = 3
 RECEPTION_SCAN_LIMIT = 100
 
 
-class PiggyAPI(OrdersAPI, IdentifiersAPI, ProgramAPI, AutomationsAPI, GiftcardsAPI, PrepaidAPI):
+class PiggyAPI(OrdersAPI, IdentifiersAPI, ProgramAPI, AutomationsAPI, GiftcardsAPI, PrepaidAPI, WebhooksAPI):
     """Piggy's OAuth client API, as typed calls over one `PiggyClient`: the groups of endpoints mixed in, and the
     core ones below."""
 
