@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from piggy_mcp.sandbox import automations, giftcards, identifiers, orders, prepaid, program, shapes
+from piggy_mcp.sandbox import automations, giftcards, identifiers, orders, prepaid, program, shapes, webhooks
 from piggy_mcp.sandbox.errors import ApiError
 from piggy_mcp.sandbox.inputs import Fields
 from piggy_mcp.sandbox.state import ATTRIBUTE_TYPES, CHOICE_TYPES, TRANSACTION_FILTERS, VOUCHER_STATUSES, Store
@@ -472,3 +472,4 @@ ROUTES: list[tuple[str, str, Handler]] = [
 ROUTES += orders.ROUTES
 ROUTES += giftcards.ROUTES + prepaid.ROUTES
 ROUTES += identifiers.ROUTES + program.ROUTES + automations.ROUTES
+ROUTES += webhooks.ROUTES

@@ -37,6 +37,7 @@ from piggy_mcp.sandbox.records import (
     Voucher,
 )
 from piggy_mcp.sandbox.seed import EPOCH, LOYALTY_PROGRAM, NAMESPACE, SeedData, build
+from piggy_mcp.sandbox.webhooks import WebhookBook, contact_updated_data, credit_reception_data, voucher_redeemed_data
 
 # The code every verification email "contains": the sandbox sends no email.
 LOGIN_CODE = "123456"
@@ -148,6 +149,7 @@ class Store:
         self.orders = OrderBook()
         self.cards = seed_cards()
         self.automations = seed_automations()
+        self.webhooks = WebhookBook()
         self.program: dict[str, Any] = dict(LOYALTY_PROGRAM)
         # Contacts deleted: the DEFAULT deletion's log (email and balances); a GDPR one keeps only the uuid.
         self.deletions: list[dict[str, Any]] = []
@@ -237,8 +239,11 @@ class Store:
                 accepted[name] = value
         if errors:
             raise ApiError(1003, errors=errors)
+        changed = {name: value for name, value in accepted.items() if contact.values.get(name) != value}
         contact.values.update(accepted)
         contact.updated_at = self.now()
+        if changed:
+            self.webhooks.emit("contact_updated", contact_updated_data(contact, changed))
         return contact
 
     def claim(self, contact_uuid: str, email: str) -> Contact:
@@ -441,6 +446,7 @@ class Store:
             pos_transaction_uuid=pos_transaction_uuid,
         )
         self._book(contact, reception)
+        self.webhooks.emit("credit_reception_created", credit_reception_data(reception, contact))
         return reception
 
     def reverse_credit_reception(self, reception_uuid: str) -> Transaction:
@@ -544,6 +550,8 @@ class Store:
         if reward.stock is not None:
             reward.stock -= 1
         self._book(contact, reception)
+        # Piggy documents no event for a reward reception: the balance changed (a sandbox choice).
+        self.webhooks.emit("contact_updated", contact_updated_data(contact, {"loyalty_balance": contact.balance}))
         return reception
 
     # Vouchers -----------------------------------------------------------------------------------
@@ -652,6 +660,7 @@ class Store:
             voucher.contact_uuid = contact.uuid
         voucher.status = "REDEEMED"
         voucher.redeemed_at = self.now()
+        self.webhooks.emit("voucher_redeemed", voucher_redeemed_data(voucher))
         return voucher
 
     # Products and bookings ------------------------------------------------------------------------
