@@ -11,19 +11,17 @@ import sys
 
 import uvicorn
 from bare_server import build_bare_server
-from common import mock_transport, piggy_server, piggy_settings, quiet_logging
-from starlette.applications import Starlette
+from common import mock_transport, piggy_settings, quiet_logging
+from starlette.types import ASGIApp
 
 from piggy_mcp.http_app import build_http_app
 
 HOST = "127.0.0.1"
 
 
-def build_app(kind: str) -> Starlette:
+def build_app(kind: str, port: int) -> ASGIApp:
     if kind == "piggy":
-        settings = piggy_settings()
-        app: Starlette = build_http_app(piggy_server(settings, transport=mock_transport()), settings, HOST)
-        return app
+        return build_http_app(piggy_settings(), host=HOST, url=f"http://{HOST}:{port}", transport=mock_transport())
     if kind == "bare":
         return build_bare_server().streamable_http_app(streamable_http_path="/mcp", host=HOST)
     raise SystemExit(f"unknown server kind {kind!r}: use piggy or bare")
@@ -32,7 +30,7 @@ def build_app(kind: str) -> Starlette:
 def main() -> None:
     kind, port = sys.argv[1], int(sys.argv[2])
     quiet_logging()
-    uvicorn.run(build_app(kind), host=HOST, port=port, log_level="warning", timeout_graceful_shutdown=20)
+    uvicorn.run(build_app(kind, port), host=HOST, port=port, log_level="warning", timeout_graceful_shutdown=20)
 
 
 if __name__ == "__main__":

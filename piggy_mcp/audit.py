@@ -75,9 +75,10 @@ def note_confirmation(stage: str) -> None:
 class AuditTrail:
     """Middleware writing one line per audited tool call to stderr, and to `path` when given."""
 
-    def __init__(self, audited_tools: Collection[str], path: Path | None = None) -> None:
+    def __init__(self, audited_tools: Collection[str], path: Path | None = None, *, tenant: str = "default") -> None:
         self._audited = frozenset(audited_tools)
         self._path = path
+        self._tenant = tenant
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         params = ctx.params or {}
@@ -96,6 +97,7 @@ class AuditTrail:
                     {
                         "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
                         "event": "tool_call",
+                        "tenant": self._tenant,
                         "tool": tool,
                         "arguments": mask(params.get("arguments") or {}),
                         "outcome": result_outcome,

@@ -20,7 +20,7 @@ _PREFIX = "sha256:"
 
 class StaticTokenVerifier(TokenVerifier):
     def __init__(self, tokens: Sequence[SecretStr]) -> None:
-        self._digests = [_digest_of(entry.get_secret_value()) for entry in tokens]
+        self._digests = [token_digest(entry) for entry in tokens]
 
     async def verify_token(self, token: str) -> AccessToken | None:
         presented = hashlib.sha256(token.encode()).digest()
@@ -34,7 +34,9 @@ class StaticTokenVerifier(TokenVerifier):
         return AccessToken(token=token, client_id=f"token-{match.hex()[:12]}", scopes=[])
 
 
-def _digest_of(entry: str) -> bytes:
+def token_digest(configured: SecretStr) -> bytes:
+    """The SHA-256 digest a configured token entry (plain, or `sha256:<hex>`) stands for."""
+    entry = configured.get_secret_value()
     if entry.startswith(_PREFIX):
         try:
             digest = bytes.fromhex(entry.removeprefix(_PREFIX))

@@ -116,8 +116,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     from piggy_mcp.http_app import check_exposure, serve_http
 
     check_exposure(settings, args.host, args.allow_unauthenticated)
-    url = settings.mcp_public_url or f"http://{args.host}:{args.port}"
-    serve_http(build_server(settings, http_url=url.rstrip("/")), settings, host=args.host, port=args.port)
+    serve_http(settings, host=args.host, port=args.port)
     return 0
 
 

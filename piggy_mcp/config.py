@@ -131,6 +131,17 @@ class Settings(BaseSettings):
             value = value.get_secret_value()
         return _split_commas(value)
 
+    def for_tenant(self, name: str, **changes: Any) -> Settings:
+        """These settings for tenant `name` with `changes` (its account, selection, ...), validated again.
+
+        Its keys are its own: derived from the shared signing key (or, without one, from its API key) and its
+        name, so that nothing one tenant signs is accepted for another, even on the same Piggy account.
+        """
+        values = {field: getattr(self, field) for field in type(self).model_fields} | changes
+        tenant = type(self)(_env_file=None, **values)  # type: ignore[call-arg]
+        key = hmac.new(tenant._signing_key(), f"tenant:{name}".encode(), hashlib.sha256).hexdigest()
+        return tenant.model_copy(update={"mcp_signing_key": SecretStr(key)})
+
     def derived_key(self, purpose: str) -> bytes:
         """A 32-byte key for `purpose`, derived from the one signing key operators share between replicas."""
         return hmac.new(self._signing_key(), purpose.encode(), hashlib.sha256).digest()

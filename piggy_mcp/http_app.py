@@ -1,5 +1,5 @@
-"""Streamable HTTP hosting: the MCP endpoint at /mcp, an open health check, metrics, DNS-rebinding protection,
-bearer-token authentication, and a refusal to expose an unauthenticated server beyond loopback."""
+"""Streamable HTTP hosting: the front (see `front.py`) over each tenant's MCP server, an open health check,
+metrics, DNS-rebinding protection, and a refusal to expose an unauthenticated server beyond loopback."""
 
 from __future__ import annotations
 
@@ -7,19 +7,24 @@ import ipaddress
 import logging
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
-from mcp.server import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
 
 from piggy_mcp import metrics
-from piggy_mcp.auth import StaticTokenVerifier
+from piggy_mcp.callers import Callers, oauth_for
 from piggy_mcp.config import ConfigurationError, Settings
-from piggy_mcp.http_guards import MCP_PATH, CheckJsonRpc, RefuseStandaloneStreams
+from piggy_mcp.front import Front, Generation, Served, healthz_route
+from piggy_mcp.http_guards import MCP_PATH, RefuseStandaloneStreams
 from piggy_mcp.metrics import METRICS_PATH
+from piggy_mcp.scopes import needed_scope
+from piggy_mcp.server import build_server, settings_tools
+from piggy_mcp.tenants import Tenant, tenants_for
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +42,16 @@ def is_loopback(host: str) -> bool:
 
 
 def check_exposure(settings: Settings, host: str, allow_unauthenticated: bool) -> None:
-    """Refuse to serve Piggy's full access on a reachable address without authentication."""
-    if settings.mcp_auth_tokens or is_loopback(host):
+    """Refuse to serve Piggy's full access on a reachable address without authentication (a tenants file names
+    who acts for each tenant, so it always authenticates)."""
+    authenticated = settings.mcp_auth_tokens or settings.mcp_oauth_issuer or settings.mcp_tenants_file
+    if authenticated or is_loopback(host):
         return
     if not allow_unauthenticated:
         raise ConfigurationError(
-            f"refusing to serve HTTP on {host} without authentication: set PIGGY_MCP_AUTH_TOKENS, "
-            "or pass --allow-unauthenticated if something in front of piggy-mcp authenticates callers"
+            f"refusing to serve HTTP on {host} without authentication: set PIGGY_MCP_AUTH_TOKENS or "
+            "PIGGY_MCP_OAUTH_ISSUER, or pass --allow-unauthenticated if something in front of piggy-mcp "
+            "authenticates callers"
         )
     log.warning("serving HTTP on %s WITHOUT authentication (--allow-unauthenticated)", host)
 
@@ -65,30 +73,61 @@ def _with_portless(patterns: list[str]) -> list[str]:
     return patterns + [p.removesuffix(":*") for p in patterns if p.endswith(":*")]
 
 
-def build_http_app(server: MCPServer[Any], settings: Settings, host: str = "127.0.0.1") -> Starlette:
-    @server.custom_route("/healthz", methods=["GET"], include_in_schema=False)  # type: ignore[untyped-decorator]
-    async def healthz(_: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+def build_http_app(
+    settings: Settings,
+    *,
+    host: str = "127.0.0.1",
+    url: str | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Front:
+    """The whole HTTP app: the tenants `settings` configure (one, or PIGGY_MCP_TENANTS_FILE's), each served by its
+    own MCPServer behind the front. `url` is where clients reach it; `transport` replaces the network to Piggy."""
+    url = (url or settings.mcp_public_url or f"http://{host}:8000").rstrip("/")
 
+    def generation() -> Generation:
+        tenants = tenants_for(settings)
+        callers = Callers(tenants, oauth_for(settings, url))
+        served = {name: _served(tenant, callers, host, url, transport) for name, tenant in tenants.items()}
+        return Generation(callers, served)
+
+    routes: list[BaseRoute] = [healthz_route()]
     if metrics.available():
-        server.custom_route(METRICS_PATH, methods=["GET"], include_in_schema=False)(metrics.metrics_endpoint(settings))
+        routes.append(Route(METRICS_PATH, metrics.metrics_endpoint(settings), methods=["GET"]))
     else:
         log.warning("%s is not served: prometheus-client is missing (pip install 'piggy-mcp[metrics]')", METRICS_PATH)
-    app = server.streamable_http_app(
+    return Front(
+        generation,
+        resource_url=f"{url}{MCP_PATH}",
+        max_request_bytes=settings.mcp_max_request_bytes,
+        routes=routes,
+        oauth_issuer=settings.mcp_oauth_issuer,
+        reloadable=settings.mcp_tenants_file is not None,
+    )
+
+
+def _served(
+    tenant: Tenant, callers: Callers, host: str, url: str, transport: httpx.AsyncBaseTransport | None
+) -> Served:
+    settings = tenant.settings
+    specs = settings_tools(settings)
+    verifier = callers.verifier_for(tenant.name) if callers.required else None
+    server = build_server(
+        settings, tools=specs, transport=transport, http_url=url, tenant=tenant.name, verifier=verifier
+    )
+    app: ASGIApp = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
-        # No per-process session state for older clients, so replicas behind one URL act as one server.
-        stateless_http=True,
+        # No per-process session state for older clients unless asked for, so replicas behind one URL act as one.
+        stateless_http=not settings.mcp_http_sessions,
         transport_security=transport_security(settings, host),
         host=host,
         max_request_body_size=settings.mcp_max_request_bytes,
     )
-    verifier = StaticTokenVerifier(settings.mcp_auth_tokens) if settings.mcp_auth_tokens else None
-    app.add_middleware(CheckJsonRpc, max_bytes=settings.mcp_max_request_bytes, verifier=verifier)
-    app.add_middleware(RefuseStandaloneStreams)
-    return app
+    if not settings.mcp_http_sessions:
+        app = RefuseStandaloneStreams(app)
+    return Served(server, app, {spec.name: needed_scope(spec) for spec in specs})
 
 
-def serve_http(server: MCPServer[Any], settings: Settings, *, host: str, port: int) -> None:
+def serve_http(settings: Settings, *, host: str, port: int) -> None:
     import uvicorn  # only the HTTP transport needs it
     from sse_starlette.sse import AppStatus
 
@@ -99,8 +138,9 @@ def serve_http(server: MCPServer[Any], settings: Settings, *, host: str, port: i
     AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]
     # uvicorn re-raises SIGTERM after a graceful shutdown; a finished shutdown is a clean exit.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    url = settings.mcp_public_url or f"http://{host}:{port}"
     uvicorn.run(
-        build_http_app(server, settings, host),
+        build_http_app(settings, host=host, url=url),
         host=host,
         port=port,
         log_level="warning",

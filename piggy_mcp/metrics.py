@@ -27,8 +27,6 @@ if TYPE_CHECKING:
     from starlette.responses import Response
 
 METRICS_PATH = "/metrics"
-# Every series has a tenant label; one deployment serves one Piggy account for now, always this one.
-DEFAULT_TENANT = "default"
 _TOOL_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0)
 _PIGGY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 
@@ -36,11 +34,6 @@ _PIGGY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 def available() -> bool:
     """Whether prometheus-client is installed, without importing it."""
     return importlib.util.find_spec("prometheus_client") is not None
-
-
-def current_tenant() -> str:
-    """The tenant a series belongs to: the one place that will tell tenants apart."""
-    return DEFAULT_TENANT
 
 
 @dataclass(frozen=True)
@@ -117,8 +110,9 @@ def _metrics() -> _Metrics:
 class ToolCallMetrics:
     """Middleware counting tool calls by outcome (the audit trail's), their duration and their confirmations."""
 
-    def __init__(self, tools: Collection[str]) -> None:
+    def __init__(self, tools: Collection[str], tenant: str) -> None:
         self._tools = frozenset(tools)
+        self._tenant = tenant
         _metrics()  # created now, so a scrape before the first call already lists every metric
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
@@ -127,7 +121,7 @@ class ToolCallMetrics:
         name = (ctx.params or {}).get("name")
         # A name the server does not serve is whatever the client sent: not fit for a label.
         tool = name if isinstance(name, str) and name in self._tools else "unknown"
-        metrics, tenant = _metrics(), current_tenant()
+        metrics, tenant = _metrics(), self._tenant
         started = time.perf_counter()
         with tracked_call() as call:
             try:
@@ -148,11 +142,12 @@ class ToolCallMetrics:
 class PiggyMetrics:
     """Observer of PiggyClient (a `PiggyObserver`): each attempt, its retries, the requests in flight."""
 
-    def __init__(self) -> None:
+    def __init__(self, tenant: str) -> None:
         self._metrics = _metrics()
+        self._tenant = tenant
 
     def attempted(self, attempt: Attempt) -> None:
-        metrics, labels = self._metrics, (current_tenant(), attempt.method, attempt.endpoint)
+        metrics, labels = self._metrics, (self._tenant, attempt.method, attempt.endpoint)
         status = str(attempt.status) if attempt.status is not None else "no_answer"
         code = str(attempt.piggy_code) if attempt.piggy_code is not None else "none"
         metrics.piggy_requests.labels(*labels, status, code).inc()
@@ -161,7 +156,7 @@ class PiggyMetrics:
             metrics.piggy_retries.labels(*labels).inc()
 
     def slots_in_use(self, count: int) -> None:
-        self._metrics.piggy_slots.labels(current_tenant()).set(count)
+        self._metrics.piggy_slots.labels(self._tenant).set(count)
 
 
 def metrics_endpoint(settings: Settings) -> Callable[[Request], Awaitable[Response]]:

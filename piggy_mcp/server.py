@@ -8,6 +8,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from mcp.server import MCPServer
+from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.request_state import RequestStateSecurity
@@ -15,16 +16,17 @@ from mcp.server.request_state import RequestStateSecurity
 from piggy_mcp import __version__, metrics
 from piggy_mcp.arguments import ArgumentCheck
 from piggy_mcp.audit import AuditTrail
-from piggy_mcp.auth import StaticTokenVerifier
 from piggy_mcp.config import Settings
 from piggy_mcp.listing import LeanListing
 from piggy_mcp.piggy import PiggyAPI, PiggyClient
 from piggy_mcp.piggy.observe import PiggyObserver
 from piggy_mcp.processed import processed_for
 from piggy_mcp.prompts import INSTRUCTIONS, refuse_unknown_prompts, register_prompts
+from piggy_mcp.scopes import ScopedTools
 from piggy_mcp.selection import select_tools
 from piggy_mcp.signing import Signer
 from piggy_mcp.single_use import single_use_for
+from piggy_mcp.tenants import DEFAULT_TENANT
 from piggy_mcp.time_limit import TimeLimit
 from piggy_mcp.tools import ToolSpec
 from piggy_mcp.tools.runtime import Confirmations, Runtime
@@ -69,11 +71,15 @@ def build_server(
     tools: Iterable[ToolSpec] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     http_url: str | None = None,
+    tenant: str = DEFAULT_TENANT,
+    verifier: TokenVerifier | None = None,
 ) -> MCPServer[Runtime]:
     """An MCPServer serving `tools` (default: those `settings` selects) against the account `settings` names.
 
     `transport` replaces the network, for tests and the sandbox. `http_url` is where the server will be
-    reached over HTTP; with PIGGY_MCP_AUTH_TOKENS set, callers there must present one of the tokens.
+    reached over HTTP; callers there must present a token `verifier` accepts (by default: one of
+    PIGGY_MCP_AUTH_TOKENS, or an OAuth token of PIGGY_MCP_OAUTH_ISSUER, if either is set). `tenant` names whom
+    the server serves, in its audit lines and metrics.
     """
     specs = settings_tools(settings) if tools is None else list(tools)
     sdk_tools = [sdk_tool(spec) for spec in specs]
@@ -81,15 +87,16 @@ def build_server(
     observers: list[PiggyObserver] = [PiggySpans()]
     middleware: list[Any] = [
         ToolCallSpans([spec.name for spec in specs]),
-        AuditTrail([spec.name for spec in specs if not spec.read_only], settings.audit_log),
+        AuditTrail([spec.name for spec in specs if not spec.read_only], settings.audit_log, tenant=tenant),
         TimeLimit(settings.call_timeout),
+        ScopedTools(specs),
         listing,
         refuse_unknown_prompts,
         UntrustedMark(specs),
     ]
     if http_url is not None and metrics.available():  # /metrics is served over HTTP only
-        middleware.insert(0, metrics.ToolCallMetrics([spec.name for spec in specs]))
-        observers.append(metrics.PiggyMetrics())
+        middleware.insert(0, metrics.ToolCallMetrics([spec.name for spec in specs], tenant))
+        observers.append(metrics.PiggyMetrics(tenant))
     instructions = INSTRUCTIONS
     if settings.sandbox:
         from piggy_mcp.sandbox.serving import SANDBOX_NOTICE, sandbox_notice, sandboxed
@@ -112,12 +119,18 @@ def build_server(
             yield Runtime(PiggyAPI(client, default_shop=settings.shop_uuid), confirmations, processed)
 
     auth: dict[str, Any] = {}
-    if http_url is not None and settings.mcp_auth_tokens:
+    if http_url is not None and verifier is None:
+        from piggy_mcp.callers import Callers, oauth_for
+        from piggy_mcp.tenants import single_tenant
+
+        callers = Callers(single_tenant(settings), oauth_for(settings, http_url))
+        verifier = callers.verifier_for(DEFAULT_TENANT) if callers.required else None
+    if http_url is not None and verifier is not None:
+        # The audience of OAuth tokens is checked by the verifier: static tokens name no resource.
+        where = {"issuer_url": settings.mcp_oauth_issuer or http_url, "resource_server_url": f"{http_url}/mcp"}
         auth = {
-            "token_verifier": StaticTokenVerifier(settings.mcp_auth_tokens),
-            "auth": AuthSettings.model_validate(
-                {"issuer_url": http_url, "resource_server_url": f"{http_url}/mcp", "validate_token_resource": False}
-            ),
+            "token_verifier": verifier,
+            "auth": AuthSettings.model_validate({**where, "validate_token_resource": False}),
         }
     server = MCPServer(
         name=NAME,

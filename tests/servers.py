@@ -11,14 +11,18 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 import httpx
+import httpx2
 import pytest
 import redis
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 
 # Generous: a loaded 2-core machine may take seconds to start Python and import the SDK.
 SESSION_DEADLINE = 90.0  # one whole client session, start to finish
@@ -140,3 +144,17 @@ def redis_server(workdir: Path) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(10)
+
+
+@asynccontextmanager
+async def connect_http(
+    url: str, token: str | None, mode: Literal["auto", "legacy"] = "auto", **options: Any
+) -> AsyncIterator[Client]:
+    """The official client over streamable HTTP, presenting `token` as a bearer token on every request."""
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    timeout = httpx2.Timeout(30.0, read=60.0)
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=timeout, trust_env=False) as http,
+        Client(streamable_http_client(url, http_client=http), mode=mode, **options) as client,
+    ):
+        yield client

@@ -20,8 +20,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -29,10 +28,7 @@ from typing import Any
 
 import anyio
 import httpx
-import httpx2
 import pytest
-from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
 from mcp.types import CallToolResult
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
@@ -47,6 +43,7 @@ from tests.servers import (
     SESSION_DEADLINE,
     STOP_DEADLINE,
     HttpServer,
+    connect_http,
     free_port,
     stop,
     wait_until_healthy,
@@ -272,18 +269,6 @@ def replicas(tmp_path_factory: pytest.TempPathFactory, fake_piggy: FakePiggy) ->
         assert API_KEY not in log, f"replica {name} logged the API key"
         for token in (PLAIN_TOKEN, HASHED_TOKEN):
             assert token not in log, f"replica {name} logged an MCP token"
-
-
-@asynccontextmanager
-async def connect_http(url: str, token: str | None, mode: Mode = "auto", **options: Any) -> AsyncIterator[Client]:
-    """The official client over streamable HTTP, presenting `token` as a bearer token on every request."""
-    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
-    timeout = httpx2.Timeout(30.0, read=60.0)
-    async with (
-        httpx2.AsyncClient(headers=headers, timeout=timeout, trust_env=False) as http,
-        Client(streamable_http_client(url, http_client=http), mode=mode, **options) as client,
-    ):
-        yield client
 
 
 # Authentication --------------------------------------------------------------------------------------------
