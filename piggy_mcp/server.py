@@ -22,6 +22,7 @@ from piggy_mcp.piggy import PiggyAPI, PiggyClient
 from piggy_mcp.piggy.observe import PiggyObserver
 from piggy_mcp.processed import processed_for
 from piggy_mcp.prompts import INSTRUCTIONS, refuse_unknown_prompts, register_prompts
+from piggy_mcp.resources import serve_resources
 from piggy_mcp.scopes import ScopedTools
 from piggy_mcp.selection import select_tools
 from piggy_mcp.signing import Signer
@@ -35,6 +36,8 @@ from piggy_mcp.untrusted import UntrustedMark
 
 if TYPE_CHECKING:
     import httpx
+
+    from piggy_mcp.event_hub import EventHub
 
 NAME = "piggy-mcp"
 
@@ -73,13 +76,15 @@ def build_server(
     http_url: str | None = None,
     tenant: str = DEFAULT_TENANT,
     verifier: TokenVerifier | None = None,
+    events: EventHub | None = None,
 ) -> MCPServer[Runtime]:
     """An MCPServer serving `tools` (default: those `settings` selects) against the account `settings` names.
 
     `transport` replaces the network, for tests and the sandbox. `http_url` is where the server will be
     reached over HTTP; callers there must present a token `verifier` accepts (by default: one of
     PIGGY_MCP_AUTH_TOKENS, or an OAuth token of PIGGY_MCP_OAUTH_ISSUER, if either is set). `tenant` names whom
-    the server serves, in its audit lines and metrics.
+    the server serves, in its audit lines and metrics. `events` (open_event_hub) is where verified Piggy events
+    arrive: with it, piggy://events/recent is served and subscribers hear of changes (resources.py).
     """
     specs = settings_tools(settings) if tools is None else list(tools)
     sdk_tools = [sdk_tool(spec) for spec in specs]
@@ -143,7 +148,9 @@ def build_server(
         # Replicas sharing PIGGY_MCP_SIGNING_KEY can resume each other's elicitation rounds.
         request_state_security=RequestStateSecurity(keys=[settings.derived_key("request-state")]),
         middleware=middleware,
+        subscriptions=events.bus if events is not None else None,
         **auth,
     )
     register_prompts(server)
+    serve_resources(server, specs, events=events, call_timeout=settings.call_timeout)
     return server
