@@ -462,6 +462,7 @@ OPT_IN_TOOLS = frozenset(
         "unlink_contact_identifier",
         "list_automations",
         "trigger_automation",
+        "list_webhook_subscriptions",
     }
 )
 EVERY_TOOL = EXPECTED_TOOLS | OPT_IN_TOOLS
@@ -497,6 +498,7 @@ TOOLSETS_BY_DOMAIN = {
         "unlink_contact_identifier",
     ],
     "automations": ["list_automations", "trigger_automation"],
+    "webhooks": ["list_webhook_subscriptions"],
 }  # fmt: skip
 
 # The same, computed from `piggy_mcp.tools.TOOLSETS`, so that adding tools does not break the tests using them.

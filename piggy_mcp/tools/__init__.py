@@ -13,6 +13,7 @@ from piggy_mcp.tools import (
     prepaid,
     rewards,
     vouchers,
+    webhooks,
 )
 from piggy_mcp.tools.toolset import Toolset, ToolSpec
 
@@ -29,6 +30,7 @@ TOOLSETS: tuple[Toolset, ...] = (
     orders.toolset,
     identifiers.toolset,
     automations.toolset,
+    webhooks.toolset,
 )
 
 __all__ = ["TOOLSETS", "ToolSpec", "Toolset"]

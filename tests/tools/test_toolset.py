@@ -39,4 +39,5 @@ def test_the_opt_in_toolsets_hold_exactly_the_opt_in_tools() -> None:
         "orders",
         "identifiers",
         "automations",
+        "webhooks",
     ]
