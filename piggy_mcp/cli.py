@@ -65,6 +65,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     output.add_argument("-o", "--output", type=Path, help="the .mcpb to write (default: piggy-mcp-<version>.mcpb)")
     output.add_argument("--stage", metavar="DIR", type=Path, help="write the bundle's files into DIR, for `mcpb pack`")
     output.add_argument("--manifest", action="store_true", help="print the bundle's manifest.json")
+    webhooks = commands.add_parser("webhooks", help="the Piggy webhook subscriptions that bring events here")
+    webhook_commands = webhooks.add_subparsers(dest="webhooks_command", metavar="COMMAND", required=True)
+    sync = webhook_commands.add_parser("sync", help="create, keep and remove this deployment's subscriptions")
+    sync.add_argument("--url", required=True, help="where Piggy posts, e.g. https://mcp.example.com/webhooks/piggy")
+    sync.add_argument("--events", metavar="A,B", help="the event types to subscribe to (default: all twelve)")
+    sync.add_argument("--dry-run", action="store_true", help="print what would be done and change nothing")
+    sync.add_argument("--no-delete", action="store_true", help="delete none of ours (step 1 of rotating the secret)")
+    webhook_commands.add_parser("list", help="print the account's webhook subscriptions (never their secrets)")
     return parser.parse_args(argv)
 
 
@@ -97,6 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from piggy_mcp.bundle import run
 
             return run(args.output, args.stage, args.manifest)
+        if args.command == "webhooks":
+            from piggy_mcp.webhook_sync import run as run_webhooks
+
+            return run_webhooks(settings, args)
         return serve(settings, args)
     except ValidationError as exc:
         fields = ", ".join("PIGGY_" + str(err["loc"][0]).upper() for err in exc.errors())
