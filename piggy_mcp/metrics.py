@@ -160,12 +160,16 @@ class PiggyMetrics:
 
 
 def metrics_endpoint(settings: Settings) -> Callable[[Request], Awaitable[Response]]:
-    """The /metrics route: authenticated like /mcp (PIGGY_MCP_AUTH_TOKENS) unless PIGGY_MCP_METRICS_OPEN is set."""
+    """The /metrics route: for PIGGY_MCP_AUTH_TOKENS only, unless PIGGY_MCP_METRICS_OPEN is set."""
     from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
     from starlette.responses import Response
 
-    tokens = settings.mcp_auth_tokens if not settings.mcp_metrics_open else []
-    verifier = StaticTokenVerifier(tokens) if tokens else None
+    # Open only where /mcp is (loopback without any authentication), or when the operator says so. Otherwise only
+    # the operator's static tokens read it: with OAuth or tenants alone, nobody does until some are set.
+    authenticated = settings.mcp_auth_tokens or settings.mcp_oauth_issuer or settings.mcp_tenants_file
+    verifier = (
+        StaticTokenVerifier(settings.mcp_auth_tokens) if authenticated and not settings.mcp_metrics_open else None
+    )
     registry = _metrics().registry
 
     async def endpoint(request: Request) -> Response:

@@ -218,3 +218,9 @@ def test_the_log_holds_no_token(resource: Resource) -> None:
     token = resource.token()
     post(resource, token, {"method": "tools/list", "params": {}})
     assert token not in resource.server.log.read_text(encoding="utf-8", errors="replace")
+
+
+@pytest.mark.parametrize("with_token", [False, True])
+def test_metrics_are_not_for_oauth_callers(resource: Resource, with_token: bool) -> None:
+    headers = {"Authorization": f"Bearer {resource.token()}"} if with_token else {}
+    assert httpx.get(f"{resource.server.base}/metrics", headers=headers).status_code == 401
