@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,9 +32,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from piggy_mcp.callers import Caller, Callers, identified
 from piggy_mcp.http_guards import MCP_PATH, body_within, invalid_request, read_message, replaying
 from piggy_mcp.scopes import SCOPES, grants
-from piggy_mcp.tenants import DEFAULT_TENANT
+from piggy_mcp.tenants import DEFAULT_TENANT, Tenant
+from piggy_mcp.webhook_receiver import WEBHOOK_PATH
 
 log = logging.getLogger(__name__)
+
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 # How long calls still running on a replaced set of servers may take before that set is closed anyway.
 DRAIN_SECONDS = 30.0
@@ -42,19 +45,27 @@ DRAIN_SECONDS = 30.0
 
 @dataclass
 class Served:
-    """One tenant's server, its HTTP app, and the scope each of its tools needs."""
+    """One tenant's running server, its HTTP app, the scope each of its tools needs, and its webhook endpoint."""
 
     server: MCPServer[Any]
     app: ASGIApp
     needed: Mapping[str, str]
+    webhook: Endpoint | None = None
+
+
+# Starts a tenant's server for its generation's callers (with what it needs: its event hub, its record of
+# deliveries) on the stack given.
+Start = Callable[[Tenant, Callers, AsyncExitStack], Awaitable[Served]]
 
 
 @dataclass
 class Generation:
-    """The callers and tenant servers of one reading of the configuration."""
+    """The callers and tenants of one reading of the configuration, and their servers once running."""
 
     callers: Callers
-    tenants: Mapping[str, Served]
+    tenants: Mapping[str, Tenant]
+    start: Start
+    served: dict[str, Served] = field(default_factory=dict)
     retired: anyio.Event = field(default_factory=anyio.Event)
     _in_flight: int = 0
     _idle: anyio.Event = field(default_factory=anyio.Event)
@@ -62,8 +73,8 @@ class Generation:
     async def run(self, front: Front, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
         """Serve as `front`'s current generation until retired and its calls are done (or out of time)."""
         async with AsyncExitStack() as stack:
-            for served in self.tenants.values():  # each session manager runs its server's lifespan
-                await stack.enter_async_context(served.server.session_manager.run())
+            for name, tenant in self.tenants.items():
+                self.served[name] = await self.start(tenant, self.callers, stack)
             front.current = self
             task_status.started()
             await self.retired.wait()
@@ -109,6 +120,8 @@ class Front:
         mounted = list(routes)
         if oauth_issuer is not None:
             mounted += _metadata_routes(resource_url, oauth_issuer)
+        mounted.append(Route(WEBHOOK_PATH, self._webhook, methods=["POST"]))
+        mounted.append(Route(WEBHOOK_PATH + "/{tenant}", self._webhook, methods=["POST"]))
         mounted.append(Route(MCP_PATH, endpoint=_AsgiEndpoint(self._mcp)))
         self.app = Starlette(routes=mounted, lifespan=self._lifespan)
 
@@ -146,7 +159,7 @@ class Front:
                 continue
             if old is not None:
                 old.retired.set()
-            log.warning("tenants reloaded: %s", ", ".join(self.current.tenants if self.current else ()))
+            log.warning("tenants reloaded: %s", ", ".join(self.current.served if self.current else ()))
 
     async def _mcp(self, scope: Scope, receive: Receive, send: Send) -> None:
         generation = self.current
@@ -160,7 +173,7 @@ class Front:
                 await self._challenge(401, "invalid_token", "Authentication required")(scope, receive, send)
                 return
             identified(caller)
-        served = generation.tenants[caller.tenant if caller is not None else DEFAULT_TENANT]
+        served = generation.served[caller.tenant if caller is not None else DEFAULT_TENANT]
         if scope["method"] == "POST":
             body = await body_within(scope, receive, self._max_bytes)
             if body is None:
@@ -179,6 +192,15 @@ class Front:
             receive = replaying(body, receive)
         async with generation.serving():
             await served.app(scope, receive, send)
+
+    async def _webhook(self, request: Request) -> Response:
+        """Piggy's deliveries for a tenant, to its own endpoint (which checks their signature); 404 without one."""
+        generation = self.current
+        served = generation.served.get(request.path_params.get("tenant", DEFAULT_TENANT)) if generation else None
+        if generation is None or served is None or served.webhook is None:
+            return JSONResponse({"error": "no webhooks are received here"}, status_code=404)
+        async with generation.serving():
+            return await served.webhook(request)
 
     def _challenge(self, status: int, error: str, description: str, scope: str | None = None) -> Response:
         parts = [f'error="{error}"', f'error_description="{description}"']

@@ -5,23 +5,28 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import secrets
 import signal
 import sys
+from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING
 
 from mcp.server.transport_security import TransportSecuritySettings
+from pydantic import SecretStr
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from piggy_mcp import metrics
 from piggy_mcp.callers import Callers, oauth_for
 from piggy_mcp.config import ConfigurationError, Settings
+from piggy_mcp.event_hub import EventHub, open_event_hub
 from piggy_mcp.front import Front, Generation, Served, healthz_route
 from piggy_mcp.http_guards import MCP_PATH, RefuseStandaloneStreams
 from piggy_mcp.metrics import METRICS_PATH
 from piggy_mcp.scopes import needed_scope
 from piggy_mcp.server import build_server, settings_tools
 from piggy_mcp.tenants import Tenant, tenants_for
+from piggy_mcp.webhook_receiver import WEBHOOK_PATH, repeats_for, webhook_endpoint
 
 if TYPE_CHECKING:
     import httpx
@@ -83,12 +88,18 @@ def build_http_app(
     """The whole HTTP app: the tenants `settings` configure (one, or PIGGY_MCP_TENANTS_FILE's), each served by its
     own MCPServer behind the front. `url` is where clients reach it; `transport` replaces the network to Piggy."""
     url = (url or settings.mcp_public_url or f"http://{host}:8000").rstrip("/")
+    if settings.sandbox and settings.webhook_secret is None:
+        # The sandbox sends its deliveries to this server; a secret of the moment signs them.
+        settings = settings.model_copy(update={"webhook_secret": SecretStr(secrets.token_urlsafe(32))})
+    several = settings.mcp_tenants_file is not None
+
+    async def start(tenant: Tenant, callers: Callers, stack: AsyncExitStack) -> Served:
+        webhooks = f"{url}{WEBHOOK_PATH}" + (f"/{tenant.name}" if several else "")
+        return await _start(tenant, callers, stack, host=host, url=url, webhooks=webhooks, transport=transport)
 
     def generation() -> Generation:
         tenants = tenants_for(settings)
-        callers = Callers(tenants, oauth_for(settings, url))
-        served = {name: _served(tenant, callers, host, url, transport) for name, tenant in tenants.items()}
-        return Generation(callers, served)
+        return Generation(Callers(tenants, oauth_for(settings, url)), tenants, start)
 
     routes: list[BaseRoute] = [healthz_route()]
     if metrics.available():
@@ -101,18 +112,43 @@ def build_http_app(
         max_request_bytes=settings.mcp_max_request_bytes,
         routes=routes,
         oauth_issuer=settings.mcp_oauth_issuer,
-        reloadable=settings.mcp_tenants_file is not None,
+        reloadable=several,
     )
 
 
-def _served(
-    tenant: Tenant, callers: Callers, host: str, url: str, transport: httpx.AsyncBaseTransport | None
+async def _start(
+    tenant: Tenant,
+    callers: Callers,
+    stack: AsyncExitStack,
+    *,
+    host: str,
+    url: str,
+    webhooks: str,
+    transport: httpx.AsyncBaseTransport | None,
 ) -> Served:
+    """`tenant`'s server, started on `stack`: with a webhook secret, its event hub and webhook endpoint too."""
     settings = tenant.settings
     specs = settings_tools(settings)
-    verifier = callers.verifier_for(tenant.name) if callers.required else None
+    events: EventHub | None = None
+    webhook = None
+    if settings.webhook_secret is not None:
+        events = await stack.enter_async_context(open_event_hub(settings, tenant.name))
+        repeats = await stack.enter_async_context(repeats_for(settings))
+        webhook = webhook_endpoint(
+            settings.webhook_secret,
+            repeats=repeats,
+            window_seconds=settings.webhook_repeat_window,
+            deliver=events.publish,
+        )
     server = build_server(
-        settings, tools=specs, transport=transport, http_url=url, tenant=tenant.name, verifier=verifier
+        settings,
+        tools=specs,
+        transport=transport,
+        http_url=url,
+        tenant=tenant.name,
+        verifier=callers.verifier_for(tenant.name) if callers.required else None,
+        events=events,
+        webhook_url=webhooks if webhook is not None else None,
     )
     app: ASGIApp = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
@@ -124,7 +160,8 @@ def _served(
     )
     if not settings.mcp_http_sessions:
         app = RefuseStandaloneStreams(app)
-    return Served(server, app, {spec.name: needed_scope(spec) for spec in specs})
+    await stack.enter_async_context(server.session_manager.run())  # which runs the server's lifespan
+    return Served(server, app, {spec.name: needed_scope(spec) for spec in specs}, webhook)
 
 
 def serve_http(settings: Settings, *, host: str, port: int) -> None:

@@ -77,6 +77,7 @@ def build_server(
     tenant: str = DEFAULT_TENANT,
     verifier: TokenVerifier | None = None,
     events: EventHub | None = None,
+    webhook_url: str | None = None,
 ) -> MCPServer[Runtime]:
     """An MCPServer serving `tools` (default: those `settings` selects) against the account `settings` names.
 
@@ -84,7 +85,8 @@ def build_server(
     reached over HTTP; callers there must present a token `verifier` accepts (by default: one of
     PIGGY_MCP_AUTH_TOKENS, or an OAuth token of PIGGY_MCP_OAUTH_ISSUER, if either is set). `tenant` names whom
     the server serves, in its audit lines and metrics. `events` (open_event_hub) is where verified Piggy events
-    arrive: with it, piggy://events/recent is served and subscribers hear of changes (resources.py).
+    arrive: with it, piggy://events/recent is served and subscribers hear of changes (resources.py). The sandbox
+    subscribes itself to `webhook_url`, where this server receives Piggy's webhooks, if given.
     """
     specs = settings_tools(settings) if tools is None else list(tools)
     sdk_tools = [sdk_tool(spec) for spec in specs]
@@ -121,7 +123,12 @@ def build_server(
             processed_for(settings) as processed,
         ):
             confirmations = Confirmations(signer, single_use, elicitation_only=settings.confirmation == "elicitation")
-            yield Runtime(PiggyAPI(client, default_shop=settings.shop_uuid), confirmations, processed)
+            api = PiggyAPI(client, default_shop=settings.shop_uuid)
+            if settings.sandbox and webhook_url is not None and settings.webhook_secret is not None:
+                from piggy_mcp.sandbox.serving import subscribe_to_itself
+
+                await subscribe_to_itself(api, webhook_url, settings.webhook_secret)
+            yield Runtime(api, confirmations, processed)
 
     auth: dict[str, Any] = {}
     if http_url is not None and verifier is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import httpx
@@ -10,7 +11,11 @@ from pydantic import SecretStr
 
 from piggy_mcp.audit import json_form
 from piggy_mcp.config import Settings
+from piggy_mcp.piggy import PiggyAPI
+from piggy_mcp.piggy.webhooks import EVENT_TYPES
 from piggy_mcp.sandbox.app import create_app
+
+log = logging.getLogger(__name__)
 
 SANDBOX_NOTICE = "SANDBOX: simulated data from piggy-mcp's built-in Piggy simulator, not a real loyalty account."
 _API_KEY = "sandbox"
@@ -31,3 +36,11 @@ async def sandbox_notice(ctx: ServerRequestContext[Any, Any], call_next: CallNex
     if "content" not in wire:  # e.g. a question for the user, not yet a result
         return result
     return {**wire, "content": [*wire["content"], {"type": "text", "text": SANDBOX_NOTICE}]}
+
+
+async def subscribe_to_itself(api: PiggyAPI, url: str, secret: SecretStr) -> None:
+    """Subscribe the sandbox to every event at `url`, this server's own webhook endpoint, as `piggy-mcp webhooks
+    sync` does for a real account: so that its changes reach subscribed clients with no account anywhere."""
+    from piggy_mcp.webhook_sync import sync
+
+    await sync(api, url=url, events=EVENT_TYPES, secret=secret.get_secret_value(), echo=log.debug)
