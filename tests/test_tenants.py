@@ -6,6 +6,7 @@ The end-to-end tests run one real piggy-mcp process serving two tenants against 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -19,8 +20,10 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+from mcp.server.subscriptions import ResourceUpdated
 
 from piggy_mcp.config import ConfigurationError
+from piggy_mcp.resource_uris import contact_uri
 from piggy_mcp.sandbox.app import create_app
 from piggy_mcp.sandbox.runner import serve_in_background
 from piggy_mcp.sandbox.seed import SEED
@@ -34,6 +37,8 @@ KEY_BETA = "beta-piggy-key-do-not-leak"
 TOKEN_ALPHA = "alpha-caller-token-0001"
 TOKEN_BETA = "beta-caller-token-0002"
 OPERATOR = "operator-metrics-token-0003"
+HOOKS_ALPHA = "alpha-webhook-secret-0004"
+HOOKS_BETA = "beta-webhook-secret-0005"
 BETA_TOOLSETS = ["contacts", "loyalty"]
 BETA_TOOLS = {
     "find_contact",
@@ -70,6 +75,7 @@ api_key = "{KEY_ALPHA}"
 base_url = "{alpha_url}"
 tokens = ["{TOKEN_ALPHA}"]
 audit_log = "{workdir / "alpha-audit.jsonl"}"
+webhook_secret_env = "PIGGY_HOOKS_ALPHA"
 
 [tenants.beta]
 api_key_env = "PIGGY_KEY_BETA"
@@ -77,6 +83,7 @@ base_url = "{beta_url}"
 toolsets = {json.dumps(beta_toolsets)}
 tokens = ["{sha256(TOKEN_BETA)}"]
 audit_log = "{workdir / "beta-audit.jsonl"}"
+webhook_secret_env = "PIGGY_HOOKS_BETA"
 """
 
 
@@ -102,6 +109,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             "PATH": os.environ["PATH"],
             "PIGGY_MCP_TENANTS_FILE": str(tenants_file),
             "PIGGY_KEY_BETA": KEY_BETA,
+            "PIGGY_HOOKS_ALPHA": HOOKS_ALPHA,
+            "PIGGY_HOOKS_BETA": HOOKS_BETA,
             "PIGGY_MCP_SIGNING_KEY": "one-signing-key-for-the-deployment",
             "PIGGY_MCP_AUTH_TOKENS": OPERATOR,
             "PIGGY_MCP_STATE_DIR": str(workdir / "state"),
@@ -109,7 +118,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         with http_server(env, workdir) as server:
             yield Deployment(server, workdir, tenants_file, alpha_url, beta_url)
             log = server.log.read_text(encoding="utf-8", errors="replace")
-    for secret in (KEY_ALPHA, KEY_BETA, TOKEN_ALPHA, TOKEN_BETA, OPERATOR):
+    for secret in (KEY_ALPHA, KEY_BETA, TOKEN_ALPHA, TOKEN_BETA, OPERATOR, HOOKS_ALPHA, HOOKS_BETA):
         assert secret not in log
 
 
@@ -134,6 +143,8 @@ async def balance(url: str, token: str) -> int:
 
 def test_a_tenant_gets_its_own_account_selection_and_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PIGGY_KEY_BETA", KEY_BETA)
+    monkeypatch.setenv("PIGGY_HOOKS_ALPHA", HOOKS_ALPHA)
+    monkeypatch.setenv("PIGGY_HOOKS_BETA", HOOKS_BETA)
     path = tmp_path / "tenants.toml"
     path.write_text(tenants_toml("https://a.example", "https://b.example", tmp_path, ["contacts"]))
     base = make_settings(read_only=False, exclude_tools=["delete_contact"])
@@ -271,6 +282,30 @@ async def test_metrics_tell_tenants_apart_and_need_the_operators_token(deploymen
     assert 'tenant="default"' not in text
 
 
+async def test_a_tenants_events_reach_only_its_own_subscribers(deployment: Deployment) -> None:
+    card = contact_uri(SEED.contacts.sanne_store)
+    body = json.dumps({"type": "contact_updated", "data": {"contact": {"uuid": SEED.contacts.sanne_store}}}).encode()
+    signature = {"signature": hmac.new(HOOKS_ALPHA.encode(), body, hashlib.sha256).hexdigest()}
+    hooks = f"{deployment.server.base}/webhooks/piggy"
+    with anyio.fail_after(SESSION_DEADLINE):
+        async with (
+            connect_http(deployment.server.mcp_url, TOKEN_ALPHA) as alpha,
+            alpha.listen(resource_subscriptions=[card]) as alpha_hears,
+            connect_http(deployment.server.mcp_url, TOKEN_BETA) as beta,
+            beta.listen(resource_subscriptions=[card]) as beta_hears,
+            httpx.AsyncClient() as http,
+        ):
+            # Signed with alpha's secret: beta's endpoint refuses it; there is no endpoint without a tenant.
+            assert (await http.post(f"{hooks}/beta", content=body, headers=signature)).status_code == 401
+            assert (await http.post(hooks, content=body, headers=signature)).status_code == 404
+            assert (await http.post(f"{hooks}/alpha", content=body, headers=signature)).status_code == 200
+            with anyio.fail_after(5):
+                assert await anext(alpha_hears) == ResourceUpdated(uri=card)
+            with anyio.move_on_after(1) as waited:
+                await anext(beta_hears)
+            assert waited.cancelled_caught, "beta heard alpha's event"
+
+
 # Reloading ---------------------------------------------------------------------------------------------------
 
 
@@ -294,6 +329,8 @@ async def test_sighup_reloads_the_tenants_and_a_malformed_file_keeps_the_old_one
         "PATH": os.environ["PATH"],
         "PIGGY_MCP_TENANTS_FILE": str(tenants_file),
         "PIGGY_KEY_BETA": KEY_BETA,
+        "PIGGY_HOOKS_ALPHA": HOOKS_ALPHA,
+        "PIGGY_HOOKS_BETA": HOOKS_BETA,
         "PIGGY_MCP_STATE_DIR": str(tmp_path / "state"),
     }
     with http_server(env, tmp_path) as server, anyio.fail_after(SESSION_DEADLINE):
