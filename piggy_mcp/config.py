@@ -22,6 +22,9 @@ _PROCESS_KEY = secrets.token_bytes(32)
 # A uuid in the form Piggy gives them out (the settings come before, and know nothing of, the Piggy layer).
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
+# Whom a deployment serves when no tenants file names anyone: the environment's one account.
+DEFAULT_TENANT = "default"
+
 # Comma-separated in the environment: PIGGY_TOOLSETS=contacts,loyalty
 CommaList = Annotated[list[str], NoDecode]
 

@@ -16,7 +16,7 @@ from mcp.server.request_state import RequestStateSecurity
 from piggy_mcp import __version__, metrics
 from piggy_mcp.arguments import ArgumentCheck
 from piggy_mcp.audit import AuditTrail
-from piggy_mcp.config import Settings
+from piggy_mcp.config import DEFAULT_TENANT, Settings
 from piggy_mcp.listing import LeanListing
 from piggy_mcp.piggy import PiggyAPI, PiggyClient
 from piggy_mcp.piggy.observe import PiggyObserver
@@ -27,7 +27,6 @@ from piggy_mcp.scopes import ScopedTools
 from piggy_mcp.selection import select_tools
 from piggy_mcp.signing import Signer
 from piggy_mcp.single_use import single_use_for
-from piggy_mcp.tenants import DEFAULT_TENANT
 from piggy_mcp.time_limit import TimeLimit
 from piggy_mcp.tools import ToolSpec
 from piggy_mcp.tools.runtime import Confirmations, Runtime

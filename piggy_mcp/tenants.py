@@ -29,10 +29,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from piggy_mcp.auth import token_digest
-from piggy_mcp.config import ConfigurationError, Settings
+from piggy_mcp.config import DEFAULT_TENANT, ConfigurationError, Settings
 from piggy_mcp.selection import select_tools
 
-DEFAULT_TENANT = "default"
+__all__ = ["DEFAULT_TENANT", "Tenant", "TenantEntry", "load_tenants", "single_tenant", "tenants_for"]
 _NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"  # it goes into URLs, metric labels and Redis keys
 
 
