@@ -118,11 +118,12 @@ class EventHub:
 @asynccontextmanager
 async def open_event_hub(settings: Settings, namespace: str = DEFAULT_NAMESPACE) -> AsyncIterator[EventHub]:
     """The hub of `namespace` (a tenant's name) that `settings` call for: over Redis with PIGGY_MCP_REDIS_URL,
-    else in this process. Its background tasks (the Redis relay, the sending to older clients) run until exit."""
+    else in this process. Its background tasks (the Redis relay, the sending to older clients) run until exit.
+    A Redis that cannot be reached stops the start with its error."""
     channel_for(namespace)  # a bad namespace stops the start, whichever the store
-    async with anyio.create_task_group() as tasks:
-        redis: Redis | None = None
-        try:
+    redis: Redis | None = None
+    try:
+        async with anyio.create_task_group() as tasks:
             if settings.mcp_redis_url is None:
                 bus: SubscriptionBus = InMemorySubscriptionBus()
                 recent: RecentEvents = MemoryRecentEvents(settings.recent_events)
@@ -136,9 +137,16 @@ async def open_event_hub(settings: Settings, namespace: str = DEFAULT_NAMESPACE)
                 relay = RedisSubscriptionBus(redis, namespace)
                 await tasks.start(relay.run)
                 bus, recent = relay, RedisRecentEvents(redis, namespace, settings.recent_events)
-            yield EventHub(bus, recent, LegacySubscriptions(bus, tasks))
-        finally:
-            tasks.cancel_scope.cancel()
-            if redis is not None:
-                with anyio.CancelScope(shield=True):
-                    await redis.aclose()
+            try:
+                yield EventHub(bus, recent, LegacySubscriptions(bus, tasks))
+            finally:
+                tasks.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        # The task group wraps what the caller's block raised: the caller gets it as raised.
+        if len(group.exceptions) == 1:
+            raise group.exceptions[0] from None
+        raise
+    finally:
+        if redis is not None:
+            with anyio.CancelScope(shield=True):
+                await redis.aclose()

@@ -12,6 +12,7 @@ from typing import Any
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, SubscribeRequestParams, SubscriptionsListenRequestParams
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 
 from piggy_mcp.resource_uris import ServedResources
@@ -33,13 +34,14 @@ class SubscriptionGate:
 
 
 def _named_uris(ctx: ServerRequestContext[Any, Any]) -> list[str]:
-    """The resource URIs a subscription request names; none for other requests, or params the SDK will refuse."""
+    """The resource URIs a subscription request names; none for other requests, for `resources/subscribe` where
+    2026-07-28 has none (the SDK answers it), or for params the SDK will refuse."""
     params = ctx.params or {}
     try:
         if ctx.method == "subscriptions/listen":
             listen = SubscriptionsListenRequestParams.model_validate(params, by_name=False)
             return list(listen.notifications.resource_subscriptions or ())
-        if ctx.method == "resources/subscribe":
+        if ctx.method == "resources/subscribe" and ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
             return [SubscribeRequestParams.model_validate(params, by_name=False).uri]
     except ValidationError:
         pass  # the SDK answers malformed params itself

@@ -2,24 +2,23 @@
 and across replicas sharing a real Redis; subscriptions to what a server does not serve are refused.
 
 2026-07-28 clients listen (`subscriptions/listen`); older clients subscribe (`resources/subscribe`) and hear
-`notifications/resources/updated` on their session. Events are published on a hub as the webhook receiver does.
+`notifications/resources/updated` on their session, which over HTTP needs the server to keep sessions. Events are
+published on a hub as the webhook receiver does.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 import anyio
 import pytest
+import uvicorn
 from mcp import Client, MCPError
 from mcp.client.subscriptions import Subscription
-from mcp.server.context import ServerRequestContext
-from mcp.server.session import ServerSession
 from mcp.server.subscriptions import (
     InMemorySubscriptionBus,
     PromptsListChanged,
@@ -38,6 +37,7 @@ from mcp.types import (
     UnsubscribeRequest,
     UnsubscribeRequestParams,
 )
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from piggy_mcp.config import Settings
 from piggy_mcp.event_hub import EventHub, MemoryRecentEvents, open_event_hub
@@ -48,6 +48,7 @@ from piggy_mcp.server import build_server
 from piggy_mcp.subscription_bus import decoded, encoded
 from tests.conftest import CONTACT_A, CONTACT_B, make_settings
 from tests.helpers import HEX_UUID
+from tests.servers import free_port
 
 HEARD_WITHIN = 5.0  # seconds; generous for a loaded machine
 CARD_A, CARD_B = contact_uri(CONTACT_A), contact_uri(CONTACT_B)
@@ -177,22 +178,38 @@ async def test_subscriptions_end_with_the_unsubscribe_or_the_session() -> None:
                 await anyio.sleep(0.02)
 
 
-async def test_a_connection_without_a_session_cannot_subscribe() -> None:
-    """As on stateless HTTP, where each request is its own connection and the server has no way back."""
-    async with quick_hub() as hub:
-        ctx = ServerRequestContext[Any, Any](
-            session=cast(ServerSession, SimpleNamespace(client_params=None)),
-            lifespan_context=None,
-            protocol_version="2025-11-25",
-            method="resources/subscribe",
-            params={"uri": RECENT_EVENTS},
-            request_id=1,
-        )
-        call_next = cast(Callable[[Any], Awaitable[Any]], None)
-        with pytest.raises(MCPError) as refused:
-            await hub.legacy(ctx, call_next)
-    assert "PIGGY_MCP_HTTP_SESSIONS=true" in refused.value.error.message
-    assert hub.legacy.sessions == 0
+@asynccontextmanager
+async def over_http(hub: EventHub, *, sessions: bool) -> AsyncIterator[str]:
+    """The server on a real loopback HTTP port in this event loop (the hub's tasks run in it); its /mcp URL."""
+    app = build_server(make_settings(), events=hub).streamable_http_app(stateless_http=not sessions)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(server.serve)
+        with anyio.fail_after(HEARD_WITHIN):
+            while not server.started:  # noqa: ASYNC110 - uvicorn says it is ready only so
+                await anyio.sleep(0.02)
+        yield f"http://127.0.0.1:{server.config.port}/mcp"
+        server.should_exit = True
+
+
+async def test_an_older_http_client_hears_updates_only_with_sessions() -> None:
+    async with quick_hub(check_every=0.1) as hub:
+        heard = Heard()
+        async with (
+            over_http(hub, sessions=True) as url,
+            Client(url, mode="legacy", message_handler=heard) as client,
+        ):
+            await subscribe(client, CARD_A)
+            await anyio.sleep(0.3)  # checked on its stream for the server's messages, and answering
+            await hub.publish(about(CONTACT_A))
+            assert await heard.until(1) == [CARD_A]
+        with anyio.fail_after(HEARD_WITHIN):
+            while hub.legacy.sessions:  # noqa: ASYNC110 - the session was deleted; the next check finds it gone
+                await anyio.sleep(0.02)
+        async with over_http(hub, sessions=False) as url, Client(url, mode="legacy") as client:
+            with pytest.raises(MCPError) as refused:
+                await subscribe(client, CARD_A)
+        assert "PIGGY_MCP_HTTP_SESSIONS=true" in refused.value.error.message
 
 
 # Refused subscriptions ----------------------------------------------------------------------------
@@ -245,6 +262,19 @@ def tenant() -> str:
 
 def on_redis(redis_url: str) -> Settings:
     return make_settings(mcp_redis_url=redis_url, recent_events=3)
+
+
+async def test_a_redis_that_cannot_be_reached_stops_the_start() -> None:
+    with pytest.raises(RedisConnectionError):
+        async with open_event_hub(make_settings(mcp_redis_url=f"redis://127.0.0.1:{free_port()}/0")):
+            pass
+
+
+async def test_a_modern_client_cannot_use_resources_subscribe(hub: EventHub) -> None:
+    async with Client(build_server(make_settings(), events=hub)) as client:
+        with pytest.raises(MCPError) as refused:
+            await subscribe(client, "piggy://not/served")
+    assert refused.value.error.code == -32601  # 2026-07-28 has no such method: listen instead
 
 
 @pytest.mark.parametrize(
