@@ -66,7 +66,7 @@ class PiggyEvent:
 
 
 def parse_delivery(body: bytes, *, now: datetime | None = None) -> PiggyEvent:
-    """The event a verified delivery's raw body carries, received `now` (default: this instant)."""
+    """The event a verified delivery's raw body carries, received `now` (default: this instant): decision D59."""
     if now is not None and now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     return _event(_json_object(body), now or datetime.now(UTC))

@@ -80,7 +80,7 @@ def webhook_endpoint(
         if body is None:
             log.warning("webhook refused (413): larger than %d bytes", max_bytes)
             return _answer(413, f"The delivery is larger than {max_bytes:,} bytes.")
-        expected = hmac.new(key, body, hashlib.sha256).hexdigest()
+        expected = hmac.new(key, body, hashlib.sha256).hexdigest()  # decision D60
         if not hmac.compare_digest(expected, signature.lower()):
             log.warning("webhook refused (401): the signature does not match the body")
             return _answer(401, "The signature does not match the body.")
@@ -89,7 +89,7 @@ def webhook_endpoint(
         except MalformedDelivery as exc:
             log.warning("webhook refused (400): a signed body that is not a delivery")
             return _answer(400, str(exc))
-        return await _once(event, hashlib.sha256(body).hexdigest())
+        return await _once(event, hashlib.sha256(body).hexdigest())  # decision D61: the body is the event's id
 
     async def _once(event: PiggyEvent, digest: str) -> Response:
         try:

@@ -129,7 +129,8 @@ async def sync(
     done: list[Step] = []
     for step in steps:
         if not dry_run and step.action in ("create", "activate", "update") and step.event_type == CONTACT_UPDATED:
-            # Piggy wants the attributes at creation and on every update of a contact_updated subscription.
+            # Piggy wants the attributes at creation and on every update of a contact_updated subscription: all of
+            # the account's (decision D63).
             attributes = attributes or [a.name for a in await api.list_contact_attributes()]
         watched = attributes if step.event_type == CONTACT_UPDATED else None
         if dry_run or step.action in ("keep", "leave"):

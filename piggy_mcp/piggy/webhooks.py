@@ -109,7 +109,7 @@ class WebhooksAPI(Endpoints):
                 "name": name,
                 "event_type": chosen,
                 "url": url,
-                "secret": secret,
+                "secret": secret,  # decision D62: sent at creation, as the SDK does not
                 "attributes": _attributes(chosen, attributes),
             }
         )

@@ -550,7 +550,7 @@ class Store:
         if reward.stock is not None:
             reward.stock -= 1
         self._book(contact, reception)
-        # Piggy documents no event for a reward reception: the balance changed (a sandbox choice).
+        # Piggy documents no event for a reward reception: the balance changed (decision D64).
         self.webhooks.emit("contact_updated", contact_updated_data(contact, {"loyalty_balance": contact.balance}))
         return reception
 
