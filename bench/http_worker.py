@@ -14,7 +14,7 @@ from bare_server import build_bare_server
 from common import mock_transport, piggy_settings, quiet_logging
 from starlette.types import ASGIApp
 
-from piggy_mcp.http_app import build_http_app
+from piggy_mcp.hosting.app import build_http_app
 
 HOST = "127.0.0.1"
 

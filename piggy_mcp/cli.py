@@ -106,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run(args.output, args.stage, args.manifest)
         if args.command == "webhooks":
-            from piggy_mcp.webhook_sync import run as run_webhooks
+            from piggy_mcp.events.sync import run as run_webhooks
 
             return run_webhooks(settings, args)
         return serve(settings, args)
@@ -125,7 +125,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.transport == "stdio":
         build_server(settings).run()
         return 0
-    from piggy_mcp.http_app import check_exposure, serve_http
+    from piggy_mcp.hosting.app import check_exposure, serve_http
 
     check_exposure(settings, args.host, args.allow_unauthenticated)
     serve_http(settings, host=args.host, port=args.port)

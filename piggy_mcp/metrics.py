@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import time
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -17,14 +17,10 @@ from typing import TYPE_CHECKING, Any
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 
 from piggy_mcp.audit import reported_outcome, tracked_call
-from piggy_mcp.auth import StaticTokenVerifier
-from piggy_mcp.config import Settings
 from piggy_mcp.piggy.observe import Attempt
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-    from starlette.requests import Request
-    from starlette.responses import Response
 
 METRICS_PATH = "/metrics"
 _TOOL_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0)
@@ -159,24 +155,8 @@ class PiggyMetrics:
         self._metrics.piggy_slots.labels(self._tenant).set(count)
 
 
-def metrics_endpoint(settings: Settings) -> Callable[[Request], Awaitable[Response]]:
-    """The /metrics route: for PIGGY_MCP_AUTH_TOKENS only, unless PIGGY_MCP_METRICS_OPEN is set."""
+def exposition() -> tuple[bytes, str]:
+    """What a scrape of /metrics gets: this process's metrics in the text format, and its content type."""
     from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
-    from starlette.responses import Response
 
-    # Open only where /mcp is (loopback without any authentication), or when the operator says so. Otherwise only
-    # the operator's static tokens read it: with OAuth or tenants alone, nobody does until some are set.
-    authenticated = settings.mcp_auth_tokens or settings.mcp_oauth_issuer or settings.mcp_tenants_file
-    verifier = (
-        StaticTokenVerifier(settings.mcp_auth_tokens) if authenticated and not settings.mcp_metrics_open else None
-    )
-    registry = _metrics().registry
-
-    async def endpoint(request: Request) -> Response:
-        if verifier is not None:
-            scheme, _, token = request.headers.get("authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or await verifier.verify_token(token.strip()) is None:
-                return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_PLAIN_0_0_4)
-
-    return endpoint
+    return generate_latest(_metrics().registry), CONTENT_TYPE_PLAIN_0_0_4

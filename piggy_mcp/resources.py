@@ -21,7 +21,8 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
 from pydantic import BaseModel
 
-from piggy_mcp.events import PiggyEvent
+from piggy_mcp.events.delivery import PiggyEvent
+from piggy_mcp.events.gate import SubscriptionGate
 from piggy_mcp.piggy import PiggyAPI, PiggyError
 from piggy_mcp.piggy.deadline import call_deadline
 from piggy_mcp.piggy.errors import NotFoundError
@@ -36,13 +37,12 @@ from piggy_mcp.resource_uris import (
     contact_uuid_problem,
     voucher_code_problem,
 )
-from piggy_mcp.subscription_gate import SubscriptionGate
 from piggy_mcp.tools import ToolSpec
 from piggy_mcp.tools.runtime import api
 from piggy_mcp.untrusted import META_KEY
 
 if TYPE_CHECKING:
-    from piggy_mcp.event_hub import EventHub
+    from piggy_mcp.events.hub import EventHub
 
 JSON_TYPE = "application/json"
 ResourceFn = Callable[..., Awaitable[str]]

@@ -36,7 +36,7 @@ from piggy_mcp.untrusted import UntrustedMark
 if TYPE_CHECKING:
     import httpx
 
-    from piggy_mcp.event_hub import EventHub
+    from piggy_mcp.events.hub import EventHub
 
 NAME = "piggy-mcp"
 
@@ -81,8 +81,8 @@ def build_server(
     """An MCPServer serving `tools` (default: those `settings` selects) against the account `settings` names.
 
     `transport` replaces the network, for tests and the sandbox. `http_url` is where the server will be
-    reached over HTTP; callers there must present a token `verifier` accepts (by default: one of
-    PIGGY_MCP_AUTH_TOKENS, or an OAuth token of PIGGY_MCP_OAUTH_ISSUER, if either is set). `tenant` names whom
+    reached over HTTP; callers there must present a token `verifier` accepts, if one is given (the hosting layer
+    gives each tenant's server its own). `tenant` names whom
     the server serves, in its audit lines and metrics. `events` (open_event_hub) is where verified Piggy events
     arrive: with it, piggy://events/recent is served and subscribers hear of changes (resources.py). The sandbox
     subscribes itself to `webhook_url`, where this server receives Piggy's webhooks, if given.
@@ -130,12 +130,6 @@ def build_server(
             yield Runtime(api, confirmations, processed)
 
     auth: dict[str, Any] = {}
-    if http_url is not None and verifier is None:
-        from piggy_mcp.callers import Callers, oauth_for
-        from piggy_mcp.tenants import single_tenant
-
-        callers = Callers(single_tenant(settings), oauth_for(settings, http_url))
-        verifier = callers.verifier_for(DEFAULT_TENANT) if callers.required else None
     if http_url is not None and verifier is not None:
         # The audience of OAuth tokens is checked by the verifier: static tokens name no resource.
         where = {"issuer_url": settings.mcp_oauth_issuer or http_url, "resource_server_url": f"{http_url}/mcp"}

@@ -8,11 +8,11 @@ import pytest
 from mcp.server.auth.provider import AccessToken
 from pydantic import SecretStr
 
-from piggy_mcp.auth import token_digest
-from piggy_mcp.callers import Callers
-from piggy_mcp.oauth import JwtVerifier
+from piggy_mcp.hosting.auth import token_digest
+from piggy_mcp.hosting.callers import Callers
+from piggy_mcp.hosting.oauth import JwtVerifier
+from piggy_mcp.hosting.tenants import DEFAULT_TENANT, Tenant, single_tenant
 from piggy_mcp.scopes import SCOPES
-from piggy_mcp.tenants import DEFAULT_TENANT, Tenant, single_tenant
 from tests.conftest import make_settings
 
 

@@ -15,10 +15,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from piggy_mcp.config import ConfigurationError, Settings
+from piggy_mcp.events.receiver import WEBHOOK_PATH
+from piggy_mcp.hosting.tenants import load_tenants
 from piggy_mcp.metrics import METRICS_PATH
 from piggy_mcp.selection import select_tools
-from piggy_mcp.tenants import load_tenants
-from piggy_mcp.webhook_receiver import WEBHOOK_PATH
 from tests.conftest import make_settings
 
 yaml = pytest.importorskip("yaml")

@@ -35,7 +35,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from starlette.requests import Request
 
 from piggy_mcp.config import ConfigurationError
-from piggy_mcp.http_app import check_exposure, transport_security
+from piggy_mcp.hosting.app import check_exposure, transport_security
 from tests.conftest import API_KEY, CONTACT_A, CONTACT_B, make_settings
 from tests.helpers import DEFAULT_TOOLS, ERA_REQUESTS, MERGE_ARGS, MODES, Mode, User, post_mcp, structured, text_of
 from tests.servers import (

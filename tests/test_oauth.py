@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from piggy_mcp.oauth import JwtVerifier
+from piggy_mcp.hosting.oauth import JwtVerifier
 from tests.servers import free_port
 
 ISSUER = "https://auth.example.test/"
@@ -183,11 +183,13 @@ async def make(issuer: Issuer, clock: Clock) -> AsyncIterator[Callable[..., JwtV
 
 
 def refusals(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "piggy_mcp.oauth" and r.levelno == logging.INFO]
+    return [r.getMessage() for r in caplog.records if r.name == "piggy_mcp.hosting.oauth" and r.levelno == logging.INFO]
 
 
 def warned(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "piggy_mcp.oauth" and r.levelno == logging.WARNING]
+    return [
+        r.getMessage() for r in caplog.records if r.name == "piggy_mcp.hosting.oauth" and r.levelno == logging.WARNING
+    ]
 
 
 @pytest.mark.anyio
@@ -252,7 +254,7 @@ async def test_scopes_and_tenant_claims(
 async def test_bad_claims_are_refused(
     make: Callable[..., JwtVerifier], caplog: pytest.LogCaptureFixture, overrides: dict[str, Any], reason: str
 ) -> None:
-    caplog.set_level(logging.INFO, logger="piggy_mcp.oauth")
+    caplog.set_level(logging.INFO, logger="piggy_mcp.hosting.oauth")
     assert await make().verify_token(rsa_key("a").sign(claims(**overrides))) is None
     assert len(refusals(caplog)) == 1 and reason in refusals(caplog)[0]
 
@@ -269,7 +271,7 @@ async def test_within_the_leeway_and_audience_lists(make: Callable[..., JwtVerif
 async def test_unknown_keys_and_bad_signatures_are_refused(
     make: Callable[..., JwtVerifier], caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="piggy_mcp.oauth")
+    caplog.set_level(logging.INFO, logger="piggy_mcp.hosting.oauth")
     verifier = make()
     rogue = rsa_key("rogue")
     assert await verifier.verify_token(rogue.sign(claims())) is None  # its kid is not in the JWKS

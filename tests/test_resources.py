@@ -17,8 +17,8 @@ import respx
 from mcp import Client, MCPError
 from mcp.types import TextResourceContents
 
-from piggy_mcp.event_hub import EventHub, open_event_hub
-from piggy_mcp.events import PiggyEvent, parse_delivery
+from piggy_mcp.events.delivery import PiggyEvent, parse_delivery
+from piggy_mcp.events.hub import EventHub, open_event_hub
 from piggy_mcp.sandbox import SEED
 from piggy_mcp.server import build_server
 from tests.conftest import CONTACT_A, CONTACT_B, make_settings

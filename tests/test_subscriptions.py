@@ -40,12 +40,12 @@ from mcp.types import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from piggy_mcp.config import Settings
-from piggy_mcp.event_hub import EventHub, MemoryRecentEvents, open_event_hub
-from piggy_mcp.events import PiggyEvent, parse_delivery
-from piggy_mcp.legacy_subscriptions import LegacySubscriptions
+from piggy_mcp.events.delivery import PiggyEvent, parse_delivery
+from piggy_mcp.events.hub import EventHub, MemoryRecentEvents, open_event_hub
+from piggy_mcp.events.legacy import LegacySubscriptions
+from piggy_mcp.events.redis_bus import decoded, encoded
 from piggy_mcp.resource_uris import RECENT_EVENTS, contact_uri, voucher_uri
 from piggy_mcp.server import build_server
-from piggy_mcp.subscription_bus import decoded, encoded
 from tests.conftest import CONTACT_A, CONTACT_B, make_settings
 from tests.helpers import HEX_UUID
 from tests.servers import free_port

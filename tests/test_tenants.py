@@ -23,11 +23,11 @@ import pytest
 from mcp.server.subscriptions import ResourceUpdated
 
 from piggy_mcp.config import ConfigurationError
+from piggy_mcp.hosting.tenants import load_tenants
 from piggy_mcp.resource_uris import contact_uri
 from piggy_mcp.sandbox.app import create_app
 from piggy_mcp.sandbox.runner import serve_in_background
 from piggy_mcp.sandbox.seed import SEED
-from piggy_mcp.tenants import load_tenants
 from tests.conftest import make_settings
 from tests.helpers import DEFAULT_TOOLS, structured, text_of
 from tests.servers import SESSION_DEADLINE, HttpServer, connect_http, http_server

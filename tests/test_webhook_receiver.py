@@ -1,4 +1,4 @@
-"""Piggy's webhook deliveries (piggy_mcp/webhook_receiver.py, piggy_mcp/events.py): only signed bytes get in, a
+"""Piggy's webhook deliveries (piggy_mcp/events/receiver.py, piggy_mcp/events/delivery.py): only signed bytes get in, a
 repeat within the window counts once (on every replica), a failed hand-on is retried, and the event says which
 contacts and vouchers it is about."""
 
@@ -22,9 +22,9 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.types import Message, Scope
 
-from piggy_mcp.events import MalformedDelivery, PiggyEvent, about, parse_delivery
+from piggy_mcp.events.delivery import MalformedDelivery, PiggyEvent, about, parse_delivery
+from piggy_mcp.events.receiver import WEBHOOK_PATH, Deliver, repeats_for, webhook_endpoint
 from piggy_mcp.processed import Earlier, MemoryProcessed, Processed, SqliteProcessed
-from piggy_mcp.webhook_receiver import WEBHOOK_PATH, Deliver, repeats_for, webhook_endpoint
 from tests.conftest import CONTACT_A, CONTACT_B, make_settings
 
 SECRET = "whsec-fake-0123456789abcdef0123456"

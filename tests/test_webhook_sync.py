@@ -1,4 +1,4 @@
-"""`piggy-mcp webhooks sync` and `list` (webhook_sync.py), against the sandbox.
+"""`piggy-mcp webhooks sync` and `list` (events/sync.py), against the sandbox.
 
 Sync creates one subscription per wanted event type, named so that a later run knows it and its secret; keeps its
 own that match, reactivates them when inactive, deletes its own stale ones (another url, an event no longer wanted,
@@ -20,11 +20,11 @@ import httpx
 import pytest
 
 from piggy_mcp.cli import main
+from piggy_mcp.events.sync import NAME_PREFIX, Step, secret_tag, subscription_name, sync
 from piggy_mcp.piggy import PiggyAPI, PiggyClient
 from piggy_mcp.piggy.webhooks import EVENT_TYPES
 from piggy_mcp.sandbox import SEED, Sandbox, create_app, sandbox_of, serve_in_background
 from piggy_mcp.sandbox.webhooks import Subscription
-from piggy_mcp.webhook_sync import NAME_PREFIX, Step, secret_tag, subscription_name, sync
 from tests.test_sandbox import KEY, ManualClock, settings
 
 URL = "https://mcp.example.com/webhooks/piggy"

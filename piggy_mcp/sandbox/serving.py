@@ -41,6 +41,6 @@ async def sandbox_notice(ctx: ServerRequestContext[Any, Any], call_next: CallNex
 async def subscribe_to_itself(api: PiggyAPI, url: str, secret: SecretStr) -> None:
     """Subscribe the sandbox to every event at `url`, this server's own webhook endpoint, as `piggy-mcp webhooks
     sync` does for a real account: so that its changes reach subscribed clients with no account anywhere."""
-    from piggy_mcp.webhook_sync import sync
+    from piggy_mcp.events.sync import sync
 
     await sync(api, url=url, events=EVENT_TYPES, secret=secret.get_secret_value(), echo=log.debug)

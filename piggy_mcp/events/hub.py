@@ -24,10 +24,10 @@ import anyio
 from mcp.server.subscriptions import InMemorySubscriptionBus, ResourceUpdated, SubscriptionBus
 
 from piggy_mcp.config import Settings
-from piggy_mcp.events import MalformedDelivery, PiggyEvent
-from piggy_mcp.legacy_subscriptions import LegacySubscriptions
+from piggy_mcp.events.delivery import MalformedDelivery, PiggyEvent
+from piggy_mcp.events.legacy import LegacySubscriptions
+from piggy_mcp.events.redis_bus import RedisSubscriptionBus, channel_for
 from piggy_mcp.resource_uris import RECENT_EVENTS, contact_uri, voucher_uri
-from piggy_mcp.subscription_bus import RedisSubscriptionBus, channel_for
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from piggy_mcp.config import Settings
-from piggy_mcp.events import MalformedDelivery, PiggyEvent, parse_delivery
+from piggy_mcp.events.delivery import MalformedDelivery, PiggyEvent, parse_delivery
 from piggy_mcp.processed import Processed, processed_for
 
 log = logging.getLogger(__name__)

@@ -13,20 +13,23 @@ from typing import TYPE_CHECKING
 
 from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import SecretStr
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from piggy_mcp import metrics
-from piggy_mcp.callers import Callers, oauth_for
 from piggy_mcp.config import ConfigurationError, Settings
-from piggy_mcp.event_hub import EventHub, open_event_hub
-from piggy_mcp.front import Front, Generation, Served, healthz_route
-from piggy_mcp.http_guards import MCP_PATH, RefuseStandaloneStreams
+from piggy_mcp.events.hub import EventHub, open_event_hub
+from piggy_mcp.events.receiver import WEBHOOK_PATH, repeats_for, webhook_endpoint
+from piggy_mcp.hosting.auth import StaticTokenVerifier
+from piggy_mcp.hosting.callers import Callers, oauth_for
+from piggy_mcp.hosting.front import Endpoint, Front, Generation, Served, healthz_route
+from piggy_mcp.hosting.guards import MCP_PATH, RefuseStandaloneStreams
+from piggy_mcp.hosting.tenants import Tenant, tenants_for
 from piggy_mcp.metrics import METRICS_PATH
 from piggy_mcp.scopes import needed_scope
 from piggy_mcp.server import build_server, settings_tools
-from piggy_mcp.tenants import Tenant, tenants_for
-from piggy_mcp.webhook_receiver import WEBHOOK_PATH, repeats_for, webhook_endpoint
 
 if TYPE_CHECKING:
     import httpx
@@ -103,7 +106,7 @@ def build_http_app(
 
     routes: list[BaseRoute] = [healthz_route()]
     if metrics.available():
-        routes.append(Route(METRICS_PATH, metrics.metrics_endpoint(settings), methods=["GET"]))
+        routes.append(Route(METRICS_PATH, _metrics_endpoint(settings), methods=["GET"]))
     else:
         log.warning("%s is not served: prometheus-client is missing (pip install 'piggy-mcp[metrics]')", METRICS_PATH)
     return Front(
@@ -114,6 +117,26 @@ def build_http_app(
         oauth_issuer=settings.mcp_oauth_issuer,
         reloadable=several,
     )
+
+
+def _metrics_endpoint(settings: Settings) -> Endpoint:
+    """/metrics: for PIGGY_MCP_AUTH_TOKENS only, unless PIGGY_MCP_METRICS_OPEN is set.
+
+    Open only where /mcp is (loopback without any authentication), or when the operator says so. Otherwise only the
+    operator's static tokens read it: with OAuth or tenants alone, nobody does until some are set.
+    """
+    authenticated = settings.mcp_auth_tokens or settings.mcp_oauth_issuer or settings.mcp_tenants_file
+    tokens = StaticTokenVerifier(settings.mcp_auth_tokens) if authenticated and not settings.mcp_metrics_open else None
+
+    async def endpoint(request: Request) -> Response:
+        if tokens is not None:
+            scheme, _, token = request.headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or await tokens.verify_token(token.strip()) is None:
+                return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
+
+    return endpoint
 
 
 async def _start(
@@ -168,7 +191,7 @@ def serve_http(settings: Settings, *, host: str, port: int) -> None:
     import uvicorn  # only the HTTP transport needs it
     from sse_starlette.sse import AppStatus
 
-    from piggy_mcp.header_deadline import with_header_deadline
+    from piggy_mcp.hosting.header_deadline import with_header_deadline
 
     # By default sse-starlette ends every event stream at the first signal, cutting off older clients' calls
     # in flight; uvicorn's graceful timeout below bounds the shutdown instead.

@@ -28,8 +28,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from piggy_mcp.auth import token_digest
 from piggy_mcp.config import DEFAULT_TENANT, ConfigurationError, Settings
+from piggy_mcp.hosting.auth import token_digest
 from piggy_mcp.selection import select_tools
 
 __all__ = ["DEFAULT_TENANT", "Tenant", "TenantEntry", "load_tenants", "single_tenant", "tenants_for"]

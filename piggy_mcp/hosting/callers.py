@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 
 from piggy_mcp.config import Settings
-from piggy_mcp.oauth import JwtVerifier
+from piggy_mcp.hosting.oauth import JwtVerifier
+from piggy_mcp.hosting.tenants import DEFAULT_TENANT, Tenant
 from piggy_mcp.scopes import SCOPES
-from piggy_mcp.tenants import DEFAULT_TENANT, Tenant
 
 
 @dataclass(frozen=True)
