@@ -87,6 +87,19 @@ webhook_secret_env = "PIGGY_HOOKS_BETA"
 """
 
 
+def process_env(tenants_file: Path, workdir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a piggy-mcp process serving `tenants_file`: the variables it names, its own state."""
+    return {
+        "PATH": os.environ["PATH"],
+        "PIGGY_MCP_TENANTS_FILE": str(tenants_file),
+        "PIGGY_KEY_BETA": KEY_BETA,
+        "PIGGY_HOOKS_ALPHA": HOOKS_ALPHA,
+        "PIGGY_HOOKS_BETA": HOOKS_BETA,
+        "PIGGY_MCP_STATE_DIR": str(workdir / "state"),
+        **extra,
+    }
+
+
 @dataclass(frozen=True)
 class Deployment:
     server: HttpServer
@@ -105,16 +118,12 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     ):
         tenants_file = workdir / "tenants.toml"
         tenants_file.write_text(tenants_toml(alpha_url, beta_url, workdir, BETA_TOOLSETS))
-        env = {
-            "PATH": os.environ["PATH"],
-            "PIGGY_MCP_TENANTS_FILE": str(tenants_file),
-            "PIGGY_KEY_BETA": KEY_BETA,
-            "PIGGY_HOOKS_ALPHA": HOOKS_ALPHA,
-            "PIGGY_HOOKS_BETA": HOOKS_BETA,
-            "PIGGY_MCP_SIGNING_KEY": "one-signing-key-for-the-deployment",
-            "PIGGY_MCP_AUTH_TOKENS": OPERATOR,
-            "PIGGY_MCP_STATE_DIR": str(workdir / "state"),
-        }
+        env = process_env(
+            tenants_file,
+            workdir,
+            PIGGY_MCP_SIGNING_KEY="one-signing-key-for-the-deployment",
+            PIGGY_MCP_AUTH_TOKENS=OPERATOR,
+        )
         with http_server(env, workdir) as server:
             yield Deployment(server, workdir, tenants_file, alpha_url, beta_url)
             log = server.log.read_text(encoding="utf-8", errors="replace")
@@ -325,15 +334,7 @@ async def test_sighup_reloads_the_tenants_and_a_malformed_file_keeps_the_old_one
     # A process of its own: this one's tenants change.
     tenants_file = tmp_path / "tenants.toml"
     tenants_file.write_text(tenants_toml(deployment.alpha_url, deployment.beta_url, tmp_path, BETA_TOOLSETS))
-    env = {
-        "PATH": os.environ["PATH"],
-        "PIGGY_MCP_TENANTS_FILE": str(tenants_file),
-        "PIGGY_KEY_BETA": KEY_BETA,
-        "PIGGY_HOOKS_ALPHA": HOOKS_ALPHA,
-        "PIGGY_HOOKS_BETA": HOOKS_BETA,
-        "PIGGY_MCP_STATE_DIR": str(tmp_path / "state"),
-    }
-    with http_server(env, tmp_path) as server, anyio.fail_after(SESSION_DEADLINE):
+    with http_server(process_env(tenants_file, tmp_path), tmp_path) as server, anyio.fail_after(SESSION_DEADLINE):
         assert await tool_names(server.mcp_url, TOKEN_BETA) == BETA_TOOLS
 
         tenants_file.write_text(tenants_toml(deployment.alpha_url, deployment.beta_url, tmp_path, ["contacts"]))

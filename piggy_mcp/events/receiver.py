@@ -28,6 +28,7 @@ from pydantic import SecretStr
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from piggy_mcp.bounded_body import body_within
 from piggy_mcp.config import Settings
 from piggy_mcp.events.delivery import MalformedDelivery, PiggyEvent, parse_delivery
 from piggy_mcp.processed import Processed, processed_for
@@ -76,7 +77,7 @@ def webhook_endpoint(
         if not _SIGNATURE.fullmatch(signature):
             log.warning("webhook refused (401): no well-formed signature header")
             return _answer(401, "The signature header is missing or is not a hex HMAC-SHA256.")
-        body = await _body_within(request, max_bytes)
+        body = await body_within(request.scope, request.receive, max_bytes)
         if body is None:
             log.warning("webhook refused (413): larger than %d bytes", max_bytes)
             return _answer(413, f"The delivery is larger than {max_bytes:,} bytes.")
@@ -123,23 +124,6 @@ def webhook_endpoint(
             )
 
     return receive_delivery
-
-
-async def _body_within(request: Request, max_bytes: int) -> bytes | None:
-    """The whole body, or None once it is over `max_bytes` (declared or received); nothing is read past that."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
-        return None
-    body = bytearray()
-    while True:
-        message = await request.receive()
-        if message["type"] != "http.request":  # the sender went away: what came is checked, and fails
-            return bytes(body)
-        body += message.get("body", b"")
-        if len(body) > max_bytes:
-            return None
-        if not message.get("more_body", False):
-            return bytes(body)
 
 
 def _origin(exc: BaseException) -> str:

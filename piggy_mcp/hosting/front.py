@@ -29,9 +29,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from piggy_mcp.bounded_body import body_within
 from piggy_mcp.events.receiver import WEBHOOK_PATH
 from piggy_mcp.hosting.callers import Caller, Callers, identified
-from piggy_mcp.hosting.guards import MCP_PATH, body_within, invalid_request, read_message, replaying
+from piggy_mcp.hosting.guards import MCP_PATH, invalid_request, read_message, replaying
 from piggy_mcp.hosting.tenants import DEFAULT_TENANT, Tenant
 from piggy_mcp.scopes import SCOPES, grants
 

@@ -8,7 +8,6 @@ from typing import Any
 
 from mcp_types import INVALID_REQUEST, jsonrpc_message_adapter
 from pydantic import ValidationError
-from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -34,23 +33,6 @@ class RefuseStandaloneStreams:
             await Response(status_code=405, headers={"Allow": "POST"})(scope, receive, send)
             return
         await self._app(scope, receive, send)
-
-
-async def body_within(scope: Scope, receive: Receive, max_bytes: int) -> bytes | None:
-    """The whole request body, or None once it is over `max_bytes` (declared or received)."""
-    declared = Headers(scope=scope).get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
-        return None
-    body = bytearray()
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":  # the client went away; the SDK sees the same
-            return bytes(body)
-        body += message.get("body", b"")
-        if len(body) > max_bytes:
-            return None
-        if not message.get("more_body", False):
-            return bytes(body)
 
 
 def replaying(body: bytes, receive: Receive) -> Receive:
