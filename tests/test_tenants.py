@@ -186,6 +186,7 @@ BAD_FILES = [
     ('[tenants.a]\napi_key = "k"\ntokens = ["t"]\n[tenants.b]\napi_key = "k"\ntokens = ["t"]\n', "share a token"),
     ('[tenants.a]\napi_key = "k"\ntokens = ["t"]\nshop_uuid = "x"\n', "PIGGY_SHOP_UUID must be a shop's uuid"),
     ("tenants = {}\n", "tenants: Dictionary should have at least 1 item"),
+    ('[tenants.a]\napi_key = "k"\noauth_subjects = ["o"]\n', "PIGGY_MCP_OAUTH_ISSUER is not set"),
 ]
 
 

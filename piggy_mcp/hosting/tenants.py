@@ -116,6 +116,9 @@ def _valid_name(name: str) -> bool:
 
 
 def _tenant(name: str, entry: TenantEntry, base: Settings, where: str) -> Tenant:
+    if not entry.tokens and base.mcp_oauth_issuer is None:
+        unreachable = f"tenant {name} has only oauth_subjects, but PIGGY_MCP_OAUTH_ISSUER is not set"
+        raise ConfigurationError(f"{where}: {unreachable}")
     api_key = entry.api_key or _from_environment(entry.api_key_env, f"{where}: tenant {name}")
     changes: dict[str, Any] = {
         "api_key": api_key,
