@@ -283,6 +283,14 @@ def test_health_check_is_open_and_reveals_nothing(replicas: Replicas) -> None:
     assert "www-authenticate" not in response.headers
 
 
+@pytest.mark.parametrize("path", ["/webhooks/piggy", "/webhooks/piggy/default"])
+def test_without_a_webhook_secret_no_delivery_is_taken(replicas: Replicas, path: str) -> None:
+    body = b'{"type": "contact_updated", "data": {}}'
+    with httpx.Client(trust_env=False, timeout=10.0) as http:
+        response = http.post(replicas.a.base + path, content=body, headers={"signature": "0" * 64})
+    assert response.status_code == 404
+
+
 @pytest.mark.parametrize("era", ERA_REQUESTS)
 def test_no_token_gets_401_with_www_authenticate(replicas: Replicas, era: str) -> None:
     response = post_mcp(replicas.a, era)
