@@ -113,7 +113,8 @@ class Front:
         self._build = build
         self._max_bytes = max_request_bytes
         self._reloadable = reloadable
-        self._metadata_url = str(build_resource_metadata_url(AnyHttpUrl(resource_url)))
+        # RFC 9728 metadata names an authorization server, so it exists only with OAuth: static tokens have none.
+        self._metadata_url = str(build_resource_metadata_url(AnyHttpUrl(resource_url))) if oauth_issuer else None
         self._reload_requested = anyio.Event()
         self.current: Generation | None = None
         # Built now: a configuration that cannot be built stops the start, not the first request.
@@ -207,7 +208,8 @@ class Front:
         parts = [f'error="{error}"', f'error_description="{description}"']
         if scope is not None:
             parts.append(f'scope="{scope}"')
-        parts.append(f'resource_metadata="{self._metadata_url}"')
+        if self._metadata_url is not None:
+            parts.append(f'resource_metadata="{self._metadata_url}"')
         headers = {"WWW-Authenticate": "Bearer " + ", ".join(parts)}
         return JSONResponse({"error": error, "error_description": description}, status_code=status, headers=headers)
 
