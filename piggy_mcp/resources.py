@@ -29,6 +29,7 @@ from piggy_mcp.piggy.errors import NotFoundError
 from piggy_mcp.piggy.identifiers import ContactIdentifier
 from piggy_mcp.piggy.models import Record
 from piggy_mcp.piggy.program import Tier
+from piggy_mcp.resource_links import ResourceLinks
 from piggy_mcp.resource_uris import (
     CONTACT,
     RECENT_EVENTS,
@@ -117,6 +118,7 @@ def serve_resources(
 ) -> ServedResources:
     """Register on `server` the resources `specs` and `events` call for, and the middleware their subscriptions
     need: the gate refusing URIs not served and, with an event hub, `resources/subscribe` for older clients."""
+    specs = list(specs)
     served = ServedResources.of(specs, events=events is not None)
     updates = " Subscribe to hear when Piggy reports a change." if served.events else ""
     if served.contacts:
@@ -150,6 +152,7 @@ def serve_resources(
             meta={META_KEY: list(EVENTS_UNTRUSTED)},
         )(_recent_events(events))
     server.middleware.append(SubscriptionGate(served))
+    server.middleware.append(ResourceLinks(specs, served))
     if events is not None:
         server.middleware.append(events.legacy)
     return served
