@@ -3,7 +3,7 @@
 `piggy://contacts/{contact_uuid}` (the member card) is served with the contacts toolset, `piggy://vouchers/{code}`
 with the vouchers toolset, and `piggy://events/recent` only with an event source (an `EventHub`), which is also
 what sends their updates. They are reads, so read-only mode serves them. Subscriptions may name only what is
-served (`subscription_gate.py`); older clients subscribe through `legacy_subscriptions.py`.
+served (`events/gate.py`); older clients subscribe through `events/legacy.py`.
 """
 
 from __future__ import annotations

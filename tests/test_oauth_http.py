@@ -65,10 +65,11 @@ class RecordAuthorization:
     """The sandboxed Piggy, noting the Authorization header of every request piggy-mcp sends it."""
 
     def __init__(self, app: ASGIApp) -> None:
-        self.app, self.seen = app, set[str]()
+        self.app, self.seen, self.requests = app, set[str](), 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            self.requests += 1
             self.seen.update(v.decode() for k, v in scope["headers"] if k == b"authorization")
         await self.app(scope, receive, send)
 
@@ -141,8 +142,8 @@ def test_no_token_gets_401_pointing_to_the_metadata(resource: Resource) -> None:
     response = post(resource, None, {"method": "tools/list", "params": {}})
     assert response.status_code == 401
     challenge = response.headers["www-authenticate"]
-    assert challenge.startswith('Bearer error="invalid_token"')
-    assert f'resource_metadata="{resource.server.base}/.well-known/oauth-protected-resource/mcp"' in challenge
+    assert challenge == f'Bearer resource_metadata="{resource.server.base}/.well-known/oauth-protected-resource/mcp"'
+    assert response.json()["error"] == "invalid_request"
 
 
 async def test_the_right_token_serves_its_tenant_and_never_reaches_piggy(resource: Resource) -> None:
@@ -198,13 +199,13 @@ async def test_a_read_scope_lists_and_calls_only_reads(resource: Resource) -> No
 def test_a_call_beyond_the_scopes_gets_403_naming_the_scope(
     resource: Resource, scope: str, tool: str, arguments: dict[str, Any], needed: str
 ) -> None:
-    before = len(resource.piggy.seen)
+    before = resource.piggy.requests
     response = post(resource, resource.token(scope=scope), call_tool(tool, arguments))
     assert response.status_code == 403
     challenge = response.headers["www-authenticate"]
     assert 'error="insufficient_scope"' in challenge and f'scope="{needed}"' in challenge
     assert "resource_metadata=" in challenge
-    assert len(resource.piggy.seen) == before
+    assert resource.piggy.requests == before
 
 
 def test_a_write_scope_may_write(resource: Resource) -> None:
@@ -224,3 +225,26 @@ def test_the_log_holds_no_token(resource: Resource) -> None:
 def test_metrics_are_not_for_oauth_callers(resource: Resource, with_token: bool) -> None:
     headers = {"Authorization": f"Bearer {resource.token()}"} if with_token else {}
     assert httpx.get(f"{resource.server.base}/metrics", headers=headers).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"method": "resources/read", "params": {"uri": f"piggy://contacts/{SEED.contacts.daan}"}},
+        {"method": "subscriptions/listen", "params": {"notifications": {"resourceSubscriptions": []}}},
+    ],
+    ids=["read", "listen"],
+)
+def test_reading_what_piggy_holds_needs_the_read_scope(resource: Resource, message: dict[str, Any]) -> None:
+    before = resource.piggy.requests
+    response = post(resource, resource.token(scope="openid email"), message)
+    assert response.status_code == 403
+    assert 'scope="piggy:read"' in response.headers["www-authenticate"]
+    assert resource.piggy.requests == before
+
+
+def test_the_read_scope_reads_a_member_card(resource: Resource) -> None:
+    message = {"method": "resources/read", "params": {"uri": f"piggy://contacts/{SEED.contacts.daan}"}}
+    response = post(resource, resource.token(scope="piggy:read"), message)
+    assert response.status_code == 200
+    assert SEED.contacts.daan in response.text and '"error"' not in response.text

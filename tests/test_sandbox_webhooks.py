@@ -57,7 +57,7 @@ class Piggy:
 
     async def deliveries(self) -> list[Delivery]:
         await self.sandbox.store.webhooks.drain()
-        return self.sandbox.store.webhooks.deliveries
+        return list(self.sandbox.store.webhooks.deliveries)
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ from mcp.types import (
     UnsubscribeRequest,
     UnsubscribeRequestParams,
 )
+from pydantic import SecretStr
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from piggy_mcp.config import Settings
@@ -322,3 +323,18 @@ async def test_tenants_never_hear_each_others_events(redis_url: str) -> None:
             await own.publish(about(CONTACT_B))
             assert await next_event(subscription) == ResourceUpdated(uri=CARD_B)
         assert [event.contact_uuids for event in await own.recent()] == [(CONTACT_B,)]
+
+
+async def test_deployments_of_other_accounts_on_one_redis_never_meet(redis_url: str) -> None:
+    # Both serve their one account as tenant "default"; their keys tell them apart.
+    shop_a = on_redis(redis_url).model_copy(update={"mcp_signing_key": SecretStr("shop-a-signing-key")})
+    shop_b = on_redis(redis_url).model_copy(update={"mcp_signing_key": SecretStr("shop-b-signing-key")})
+    async with open_event_hub(shop_a) as a, open_event_hub(shop_b) as b:
+        async with (
+            Client(build_server(shop_b, events=b)) as client,
+            client.listen(resource_subscriptions=[CARD_A, CARD_B]) as subscription,
+        ):
+            await a.publish(about(CONTACT_A))
+            await b.publish(about(CONTACT_B))
+            assert await next_event(subscription) == ResourceUpdated(uri=CARD_B)
+        assert [event.contact_uuids for event in await b.recent()] == [(CONTACT_B,)]

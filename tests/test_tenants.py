@@ -167,6 +167,15 @@ def test_a_tenant_gets_its_own_account_selection_and_keys(tmp_path: Path, monkey
     assert tenants["beta"].token_digests == {hashlib.sha256(TOKEN_BETA.encode()).digest()}
 
 
+def test_a_tenant_never_takes_the_environments_webhook_secret_but_shares_its_audit_trail(tmp_path: Path) -> None:
+    path = tmp_path / "tenants.toml"
+    path.write_text('[tenants.one]\napi_key = "k1"\ntokens = ["t1"]\n')
+    base = make_settings(webhook_secret="the-environments-secret", audit_log=tmp_path / "audit.jsonl")
+    one = load_tenants(path, base)["one"].settings
+    assert one.webhook_secret is None
+    assert one.audit_log == tmp_path / "audit.jsonl"
+
+
 def test_tenants_on_one_account_still_sign_apart(tmp_path: Path) -> None:
     path = tmp_path / "tenants.json"
     entry = {"api_key": KEY_ALPHA, "base_url": "https://a.example"}
@@ -187,11 +196,21 @@ BAD_FILES = [
     ('[tenants.a]\napi_key = "k"\ntokens = ["t"]\nshop_uuid = "x"\n', "PIGGY_SHOP_UUID must be a shop's uuid"),
     ("tenants = {}\n", "tenants: Dictionary should have at least 1 item"),
     ('[tenants.a]\napi_key = "k"\noauth_subjects = ["o"]\n', "PIGGY_MCP_OAUTH_ISSUER is not set"),
+    ('[tenants.a]\napi_key = "k"\ntokens = [""]\n', "a bearer token must not be empty"),
+    ('[tenants.a]\napi_key = "k"\ntokens = ["t"]\noauth_subjects = [" "]\n', "an oauth subject must not be empty"),
+    (
+        '[tenants.a]\napi_key = "k"\ntokens = ["t1"]\nwebhook_secret_env = "PIGGY_HOOKS_ALPHA"\n'
+        '[tenants.b]\napi_key = "k"\ntokens = ["t2"]\nwebhook_secret_env = "PIGGY_HOOKS_ALPHA"\n',
+        "share a token, subject or webhook secret",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("text", "reason"), BAD_FILES)
-def test_a_malformed_file_is_refused_in_one_sentence(tmp_path: Path, text: str, reason: str) -> None:
+def test_a_malformed_file_is_refused_in_one_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, reason: str
+) -> None:
+    monkeypatch.setenv("PIGGY_HOOKS_ALPHA", HOOKS_ALPHA)
     path = tmp_path / "tenants.toml"
     path.write_text(text.replace('"k"', '"secret-key-value-1"'))
     with pytest.raises(ConfigurationError) as refused:
@@ -222,7 +241,8 @@ def test_a_token_of_no_tenant_gets_401(deployment: Deployment, token: str | None
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
     response = httpx.post(deployment.server.mcp_url, json=body, headers=headers)
     assert response.status_code == 401
-    assert response.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
+    challenge = response.headers["www-authenticate"]
+    assert challenge == "Bearer" if token is None else challenge.startswith('Bearer error="invalid_token"')
 
 
 async def test_each_tenant_writes_to_its_own_account(deployment: Deployment) -> None:

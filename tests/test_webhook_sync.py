@@ -107,6 +107,19 @@ async def test_others_subscriptions_are_left_alone(piggy: Piggy) -> None:
     assert all(theirs.uuid not in line and elsewhere.uuid not in line for line in piggy.lines)
 
 
+async def test_another_deployments_subscriptions_are_left_alone(piggy: Piggy) -> None:
+    # Staging, or another tenant on this account: our name, another secret, another URL.
+    other = "another-deployments-secret"
+    staging = await piggy.api.create_webhook_subscription(
+        subscription_name("voucher_redeemed", other), "voucher_redeemed", OLD_URL, other
+    )
+
+    steps = await piggy.sync(events=["voucher_redeemed"])
+
+    assert actions(steps) == [("create", "voucher_redeemed")]
+    assert staging.uuid in {s.uuid for s in piggy.subscriptions}
+
+
 async def test_stale_ones_of_ours_are_deleted(piggy: Piggy) -> None:
     await piggy.sync(url=OLD_URL, events=["voucher_redeemed", "contact_updated"])
     await piggy.sync(events=["voucher_redeemed", "credit_reception_created"])

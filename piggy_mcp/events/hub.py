@@ -37,6 +37,12 @@ log = logging.getLogger(__name__)
 DEFAULT_NAMESPACE = "default"
 
 
+def namespace_of(settings: Settings, tenant: str) -> str:
+    """Where `tenant`'s events travel in Redis: its name, and a digest of its keys, so that deployments of other
+    accounts sharing a Redis never meet, while the replicas of one (one signing key, or one API key) do."""
+    return f"{tenant[:40]}-{settings.derived_key('events').hex()[:16]}"
+
+
 def updated_uris(event: PiggyEvent) -> list[str]:
     """The resources `event` may have changed."""
     return [
@@ -116,10 +122,11 @@ class EventHub:
 
 
 @asynccontextmanager
-async def open_event_hub(settings: Settings, namespace: str = DEFAULT_NAMESPACE) -> AsyncIterator[EventHub]:
-    """The hub of `namespace` (a tenant's name) that `settings` call for: over Redis with PIGGY_MCP_REDIS_URL,
-    else in this process. Its background tasks (the Redis relay, the sending to older clients) run until exit.
-    A Redis that cannot be reached stops the start with its error."""
+async def open_event_hub(settings: Settings, tenant: str = DEFAULT_NAMESPACE) -> AsyncIterator[EventHub]:
+    """The hub of `tenant` that `settings` call for: over Redis with PIGGY_MCP_REDIS_URL, else in this process.
+    Its background tasks (the Redis relay, the sending to older clients) run until exit. A Redis that cannot be
+    reached stops the start with its error."""
+    namespace = namespace_of(settings, tenant)
     channel_for(namespace)  # a bad namespace stops the start, whichever the store
     redis: Redis | None = None
     try:

@@ -79,16 +79,20 @@ def plan(
     """What makes `existing` hold exactly one active subscription of ours per event in `events`.
 
     Ours that match (same url, event type and secret tag) are kept, or reactivated (a contact_updated one gets the
-    attributes it watches set again); ours that do not are deleted, or with `delete=False` left as they are (the
-    first step of a rotation). Others' are never in the plan.
+    attributes it watches set again); ours that do not (at this url, or signed with this secret elsewhere) are
+    deleted, or with `delete=False` left as they are (the first step of a rotation). Others' are never in the plan,
+    nor are those of another secret at another url: another deployment's.
     """
     names = {event: subscription_name(event, secret) for event in events}
+    tag = f"[{secret_tag(secret)}]"
     covered: set[str] = set()
     steps: list[Step] = []
     for sub in existing:
-        if not (sub.name or "").startswith(NAME_PREFIX):
-            continue
+        name = sub.name or ""
         event, where = sub.event_type or "?", sub.url or "?"
+        # Another secret at another URL is another deployment's (a staging server, another tenant on this account).
+        if not name.startswith(NAME_PREFIX) or (where != url and not name.endswith(tag)):
+            continue
         if where == url and names.get(event) == sub.name and event not in covered:
             covered.add(event)
             if sub.status != "ACTIVE":

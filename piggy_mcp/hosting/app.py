@@ -21,10 +21,10 @@ from starlette.types import ASGIApp
 from piggy_mcp import metrics
 from piggy_mcp.config import ConfigurationError, Settings
 from piggy_mcp.events.hub import EventHub, open_event_hub
-from piggy_mcp.events.receiver import WEBHOOK_PATH, repeats_for, webhook_endpoint
+from piggy_mcp.events.receiver import WEBHOOK_PATH, Endpoint, repeats_for, webhook_endpoint
 from piggy_mcp.hosting.auth import StaticTokenVerifier
 from piggy_mcp.hosting.callers import Callers, oauth_for
-from piggy_mcp.hosting.front import Endpoint, Front, Generation, Served, healthz_route
+from piggy_mcp.hosting.front import Front, Generation, Served, healthz_route
 from piggy_mcp.hosting.guards import MCP_PATH, RefuseStandaloneStreams
 from piggy_mcp.hosting.tenants import Tenant, tenants_for
 from piggy_mcp.metrics import METRICS_PATH
@@ -102,7 +102,7 @@ def build_http_app(
 
     def generation() -> Generation:
         tenants = tenants_for(settings)
-        return Generation(Callers(tenants, oauth_for(settings, url)), tenants, start)
+        return Generation(Callers(tenants, oauth_for(settings, url), single=not several), tenants, start)
 
     routes: list[BaseRoute] = [healthz_route()]
     if metrics.available():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 from pydantic import SecretStr
@@ -23,20 +23,30 @@ class StaticTokenVerifier(TokenVerifier):
         self._digests = [token_digest(entry) for entry in tokens]
 
     async def verify_token(self, token: str) -> AccessToken | None:
-        presented = hashlib.sha256(token.encode()).digest()
-        match: bytes | None = None
-        for digest in self._digests:  # no early exit: every entry is compared
-            if hmac.compare_digest(presented, digest):
-                match = digest
-        if match is None:
-            return None
-        # A stable id per configured token, the same on every replica: request state is bound to it.
-        return AccessToken(token=token, client_id=f"token-{match.hex()[:12]}", scopes=[])
+        match = matching_digest(token, self._digests)
+        return None if match is None else AccessToken(token=token, client_id=token_client_id(match), scopes=[])
+
+
+def matching_digest(token: str, digests: Iterable[bytes]) -> bytes | None:
+    """The digest among `digests` that `token` has, compared in constant time; None for none (or no token)."""
+    presented = hashlib.sha256(token.encode()).digest()
+    match: bytes | None = None
+    for digest in digests:  # no early exit: every entry is compared
+        if hmac.compare_digest(presented, digest):
+            match = digest
+    return match if token else None
+
+
+def token_client_id(digest: bytes) -> str:
+    """A stable id per configured token, the same on every replica: request state is bound to it."""
+    return f"token-{digest.hex()[:12]}"
 
 
 def token_digest(configured: SecretStr) -> bytes:
     """The SHA-256 digest a configured token entry (plain, or `sha256:<hex>`) stands for."""
     entry = configured.get_secret_value()
+    if not entry.strip():
+        raise ConfigurationError("a bearer token must not be empty")
     if entry.startswith(_PREFIX):
         try:
             digest = bytes.fromhex(entry.removeprefix(_PREFIX))

@@ -3,8 +3,6 @@ of a tenant's subjects. Every caller acts for exactly one tenant, and is served 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -12,6 +10,7 @@ from dataclasses import dataclass
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 
 from piggy_mcp.config import Settings
+from piggy_mcp.hosting.auth import matching_digest, token_client_id
 from piggy_mcp.hosting.oauth import JwtVerifier
 from piggy_mcp.hosting.tenants import DEFAULT_TENANT, Tenant
 from piggy_mcp.scopes import SCOPES
@@ -31,11 +30,12 @@ _identified: ContextVar[Caller | None] = ContextVar("piggy_mcp_caller", default=
 class Callers:
     """The static tokens and OAuth subjects of every tenant, and the OAuth issuer's verifier if there is one."""
 
-    def __init__(self, tenants: Mapping[str, Tenant], oauth: JwtVerifier | None = None) -> None:
+    def __init__(self, tenants: Mapping[str, Tenant], oauth: JwtVerifier | None = None, *, single: bool) -> None:
+        """`single`: the environment's one account, no tenants file. Every token the issuer signed for this server
+        then acts for it; with a tenants file only the subjects each tenant names do."""
         self._by_digest = {digest: tenant.name for tenant in tenants.values() for digest in tenant.token_digests}
         self._by_subject = {subject: tenant.name for tenant in tenants.values() for subject in tenant.oauth_subjects}
-        # With one account and no tenants file, every token the issuer signed for this server acts for it.
-        self._only = DEFAULT_TENANT if list(tenants) == [DEFAULT_TENANT] else None
+        self._only = DEFAULT_TENANT if single else None
         self.oauth = oauth
 
     @property
@@ -44,15 +44,12 @@ class Callers:
         return bool(self._by_digest) or self.oauth is not None
 
     async def identify(self, token: str) -> Caller | None:
-        presented = hashlib.sha256(token.encode()).digest()
-        found: tuple[bytes, str] | None = None
-        for digest, tenant in self._by_digest.items():  # no early exit: every entry is compared
-            if hmac.compare_digest(presented, digest):
-                found = digest, tenant
-        if found is not None:
-            # A stable id per configured token, the same on every replica: request state is bound to it.
-            access = AccessToken(token=token, client_id=f"token-{found[0].hex()[:12]}", scopes=list(SCOPES))
-            return Caller(found[1], access)
+        if not token:
+            return None
+        digest = matching_digest(token, self._by_digest)
+        if digest is not None:
+            access = AccessToken(token=token, client_id=token_client_id(digest), scopes=list(SCOPES))
+            return Caller(self._by_digest[digest], access)
         if self.oauth is None:
             return None
         verified = await self.oauth.verify_token(token)

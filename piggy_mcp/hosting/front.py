@@ -30,15 +30,16 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from piggy_mcp.bounded_body import body_within
-from piggy_mcp.events.receiver import WEBHOOK_PATH
+from piggy_mcp.events.receiver import WEBHOOK_PATH, Endpoint
 from piggy_mcp.hosting.callers import Caller, Callers, identified
 from piggy_mcp.hosting.guards import MCP_PATH, invalid_request, read_message, replaying
 from piggy_mcp.hosting.tenants import DEFAULT_TENANT, Tenant
-from piggy_mcp.scopes import SCOPES, grants
+from piggy_mcp.scopes import READ, SCOPES, grants
 
 log = logging.getLogger(__name__)
 
-Endpoint = Callable[[Request], Awaitable[Response]]
+# Requests that read what Piggy holds, besides tool calls.
+_READING = frozenset({"resources/read", "resources/subscribe", "subscriptions/listen"})
 
 # How long calls still running on a replaced set of servers may take before that set is closed anyway.
 DRAIN_SECONDS = 30.0
@@ -74,6 +75,8 @@ class Generation:
     async def run(self, front: Front, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
         """Serve as `front`'s current generation until retired and its calls are done (or out of time)."""
         async with AsyncExitStack() as stack:
+            if self.callers.oauth is not None:
+                stack.push_async_callback(self.callers.oauth.aclose)
             for name, tenant in self.tenants.items():
                 self.served[name] = await self.start(tenant, self.callers, stack)
             front.current = self
@@ -168,11 +171,19 @@ class Front:
         if generation is None:
             await Response("starting", status_code=503)(scope, receive, send)
             return
+        # Counted from the first moment: a reload must not close these servers while the caller is identified.
+        async with generation.serving():
+            await self._serve(generation, scope, receive, send)
+
+    async def _serve(self, generation: Generation, scope: Scope, receive: Receive, send: Send) -> None:
         caller: Caller | None = None
         if generation.callers.required:
-            caller = await generation.callers.identify(_bearer(scope))
+            token = _bearer(scope)
+            caller = await generation.callers.identify(token)
             if caller is None:
-                await self._challenge(401, "invalid_token", "Authentication required")(scope, receive, send)
+                # RFC 6750: a request that brought no credentials is told what to bring, without an error code.
+                challenge = self._challenge(401, "invalid_token", "The token is not valid here") if token else None
+                await (challenge or self._challenge(401))(scope, receive, send)
                 return
             identified(caller)
         served = generation.served[caller.tenant if caller is not None else DEFAULT_TENANT]
@@ -192,8 +203,7 @@ class Front:
                 await narrow(scope, receive, send)
                 return
             receive = replaying(body, receive)
-        async with generation.serving():
-            await served.app(scope, receive, send)
+        await served.app(scope, receive, send)
 
     async def _webhook(self, request: Request) -> Response:
         """Piggy's deliveries for a tenant, to its own endpoint (which checks their signature); 404 without one."""
@@ -204,14 +214,21 @@ class Front:
         async with generation.serving():
             return await served.webhook(request)
 
-    def _challenge(self, status: int, error: str, description: str, scope: str | None = None) -> Response:
-        parts = [f'error="{error}"', f'error_description="{description}"']
+    def _challenge(
+        self,
+        status: int,
+        error: str | None = None,
+        description: str = "Authentication required",
+        scope: str | None = None,
+    ) -> Response:
+        parts = [f'error="{error}"', f'error_description="{description}"'] if error else []
         if scope is not None:
             parts.append(f'scope="{scope}"')
         if self._metadata_url is not None:
             parts.append(f'resource_metadata="{self._metadata_url}"')
-        headers = {"WWW-Authenticate": "Bearer " + ", ".join(parts)}
-        return JSONResponse({"error": error, "error_description": description}, status_code=status, headers=headers)
+        headers = {"WWW-Authenticate": " ".join(["Bearer", ", ".join(parts)]).strip()}
+        body = {"error": error or "invalid_request", "error_description": description}
+        return JSONResponse(body, status_code=status, headers=headers)
 
 
 class _AsgiEndpoint:
@@ -240,8 +257,12 @@ def _bearer(scope: Scope) -> str:
 
 
 def _needed_scope(message: Mapping[str, Any] | None, needed: Mapping[str, str]) -> str | None:
-    """The scope a tools/call needs; None for anything else (a tool the tenant does not serve is left to the SDK)."""
-    if message is None or message.get("method") != "tools/call":
+    """The scope a request needs: a tools/call its tool's, reading or subscribing to what Piggy holds piggy:read;
+    None for the rest (listings, prompts; a tool the tenant does not serve is left to the SDK)."""
+    method = message.get("method") if message is not None else None
+    if method in _READING:
+        return READ
+    if message is None or method != "tools/call":
         return None
     return needed.get(str((message.get("params") or {}).get("name")))
 

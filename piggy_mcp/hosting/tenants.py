@@ -17,6 +17,7 @@ Without the file, the environment's one account is the only tenant, `default`, e
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -58,6 +59,8 @@ class TenantEntry(BaseModel):
             raise ValueError("give exactly one of api_key and api_key_env")
         if not (self.tokens or self.oauth_subjects):
             raise ValueError("name the tokens or oauth_subjects that act for it, or nobody can reach it")
+        if not all(subject.strip() for subject in self.oauth_subjects):
+            raise ValueError("an oauth subject must not be empty")
         return self
 
 
@@ -97,13 +100,20 @@ def load_tenants(path: Path, base: Settings) -> dict[str, Tenant]:
         if not _valid_name(name):
             raise ConfigurationError(f"{where}: tenant name {name!r} must be lowercase letters, digits, - or _")
         tenant = _tenant(name, entry, base, where)
-        credentials: list[bytes | str] = [*tenant.token_digests, *tenant.oauth_subjects]
-        for credential in credentials:
+        for credential in _credentials(tenant):
             if credential in owners:
-                raise ConfigurationError(f"{where}: tenants {owners[credential]} and {name} share a token or subject")
+                shared = "a token, subject or webhook secret"
+                raise ConfigurationError(f"{where}: tenants {owners[credential]} and {name} share {shared}")
             owners[credential] = name
         tenants[name] = tenant
     return tenants
+
+
+def _credentials(tenant: Tenant) -> list[bytes | str]:
+    """What must belong to one tenant only: its tokens' digests, its subjects, its webhook secret's digest."""
+    secret = tenant.settings.webhook_secret
+    hooks = [b"webhook:" + hashlib.sha256(secret.get_secret_value().encode()).digest()] if secret else []
+    return [*tenant.token_digests, *tenant.oauth_subjects, *hooks]
 
 
 def _read(path: Path) -> Any:
@@ -128,21 +138,20 @@ def _tenant(name: str, entry: TenantEntry, base: Settings, where: str) -> Tenant
         "toolsets": entry.toolsets,
         "tools": [],
         "mcp_auth_tokens": entry.tokens,
-        "audit_log": entry.audit_log,
+        # The environment's trail, where the tenant has none of its own: every line names its tenant.
+        "audit_log": entry.audit_log or base.audit_log,
+        # Never the environment's secret: a delivery signed for one tenant must verify at no other's endpoint.
+        "webhook_secret": (
+            _from_environment(entry.webhook_secret_env, f"{where}: tenant {name}") if entry.webhook_secret_env else None
+        ),
     }
-    if entry.webhook_secret_env is not None:
-        changes["webhook_secret"] = _from_environment(entry.webhook_secret_env, f"{where}: tenant {name}")
     try:
         settings = base.for_tenant(name, **changes)
         select_tools(read_only=settings.read_only, toolsets=settings.toolsets, exclude_tools=settings.exclude_tools)
+        digests = frozenset(token_digest(token) for token in entry.tokens)
     except (ValidationError, ConfigurationError) as exc:
         raise ConfigurationError(f"{where}: tenant {name}: {_reason(exc)}") from None
-    return Tenant(
-        name,
-        settings,
-        frozenset(token_digest(token) for token in entry.tokens),
-        frozenset(entry.oauth_subjects),
-    )
+    return Tenant(name, settings, digests, frozenset(entry.oauth_subjects))
 
 
 def _from_environment(variable: str | None, where: str) -> SecretStr:

@@ -24,6 +24,7 @@ import hashlib
 import hmac
 import json
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -56,6 +57,7 @@ EVENT_TYPES = (
 )
 STATUSES = ("ACTIVE", "INACTIVE")
 NOT_FOUND = 80300
+KEPT_DELIVERIES = 1000
 DELIVERY_TIMEOUT = 5.0  # seconds; the receiver answers at once or not at all
 
 # (url, headers, body) -> the receiver's HTTP status
@@ -103,7 +105,8 @@ class Delivery:
 @dataclass
 class WebhookBook:
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
-    deliveries: list[Delivery] = field(default_factory=list)
+    # The latest attempts only: a sandbox serving for days must not keep every body it ever sent.
+    deliveries: deque[Delivery] = field(default_factory=lambda: deque(maxlen=KEPT_DELIVERIES))
     deliver: Deliver = post
     _in_flight: set[asyncio.Task[None]] = field(default_factory=set, init=False, repr=False)
 
