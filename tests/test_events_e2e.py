@@ -134,7 +134,14 @@ def test_forged_deliveries_are_refused(sandboxed: HttpServer, headers: dict[str,
 @pytest.fixture(scope="module")
 def replicas(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[tuple[HttpServer, HttpServer]]:
     workdir = tmp_path_factory.mktemp("event-replicas")
-    shared = {"PIGGY_MCP_REDIS_URL": redis_url, "PIGGY_WEBHOOK_SECRET": SECRET, "PIGGY_MCP_HTTP_SESSIONS": "false"}
+    # What replicas of one deployment share: Redis, the webhook secret, the signing key (whose digest names their
+    # event channel; the sandbox has no API key to derive one from).
+    shared = {
+        "PIGGY_MCP_REDIS_URL": redis_url,
+        "PIGGY_WEBHOOK_SECRET": SECRET,
+        "PIGGY_MCP_SIGNING_KEY": "replicas-share-this-signing-key",
+        "PIGGY_MCP_HTTP_SESSIONS": "false",
+    }
     with http_server(env(workdir, **shared), workdir) as a, http_server(env(workdir, **shared), workdir) as b:
         yield a, b
 
