@@ -167,13 +167,13 @@ def test_a_tenant_gets_its_own_account_selection_and_keys(tmp_path: Path, monkey
     assert tenants["beta"].token_digests == {hashlib.sha256(TOKEN_BETA.encode()).digest()}
 
 
-def test_a_tenant_never_takes_the_environments_webhook_secret_but_shares_its_audit_trail(tmp_path: Path) -> None:
+def test_a_tenant_never_takes_the_environments_webhook_secret_and_has_an_audit_file_of_its_own(tmp_path: Path) -> None:
     path = tmp_path / "tenants.toml"
     path.write_text('[tenants.one]\napi_key = "k1"\ntokens = ["t1"]\n')
     base = make_settings(webhook_secret="the-environments-secret", audit_log=tmp_path / "audit.jsonl")
     one = load_tenants(path, base)["one"].settings
     assert one.webhook_secret is None
-    assert one.audit_log == tmp_path / "audit.jsonl"
+    assert one.audit_log == tmp_path / "audit.one.jsonl"
 
 
 def test_tenants_on_one_account_still_sign_apart(tmp_path: Path) -> None:

@@ -138,8 +138,7 @@ def _tenant(name: str, entry: TenantEntry, base: Settings, where: str) -> Tenant
         "toolsets": entry.toolsets,
         "tools": [],
         "mcp_auth_tokens": entry.tokens,
-        # The environment's trail, where the tenant has none of its own: every line names its tenant.
-        "audit_log": entry.audit_log or base.audit_log,
+        "audit_log": entry.audit_log or _own_file(base.audit_log, name),
         # Never the environment's secret: a delivery signed for one tenant must verify at no other's endpoint.
         "webhook_secret": (
             _from_environment(entry.webhook_secret_env, f"{where}: tenant {name}") if entry.webhook_secret_env else None
@@ -152,6 +151,11 @@ def _tenant(name: str, entry: TenantEntry, base: Settings, where: str) -> Tenant
     except (ValidationError, ConfigurationError) as exc:
         raise ConfigurationError(f"{where}: tenant {name}: {_reason(exc)}") from None
     return Tenant(name, settings, digests, frozenset(entry.oauth_subjects))
+
+
+def _own_file(trail: Path | None, tenant: str) -> Path | None:
+    """PIGGY_AUDIT_LOG made the tenant's own (audit.jsonl: audit.<tenant>.jsonl), so that no trail mixes tenants."""
+    return None if trail is None else trail.with_name(f"{trail.stem}.{tenant}{trail.suffix}")
 
 
 def _from_environment(variable: str | None, where: str) -> SecretStr:
