@@ -160,9 +160,11 @@ def assert_balance(run: Run) -> None:
     assert run.code == 0, run.stderr
     assert run.result["isError"] is False
     assert run.result["structuredContent"] == {"contact_uuid": SANNE, "balance": STORE_BALANCE}
-    texts = [block["text"] for block in run.result["content"]]
+    texts = [block["text"] for block in run.result["content"] if block["type"] == "text"]
     assert json.loads(texts[0]) == run.result["structuredContent"]
     assert SANDBOX_NOTICE in texts  # the model is told the data is simulated
+    links = [block["uri"] for block in run.result["content"] if block["type"] == "resource_link"]
+    assert links == [f"piggy://contacts/{SANNE}"]  # the member's card, to read again or subscribe to
 
 
 def assert_tool_error(run: Run, *fragments: str) -> None:
