@@ -25,7 +25,7 @@ from piggy_mcp.sandbox.seed import SEED
 from tests.helpers import structured, text_of
 from tests.servers import SESSION_DEADLINE, HttpServer, connect_http, http_server
 
-SECRET = "replicas-share-this-webhook-secret"
+SECRET = "fake-webhook-secret-of-the-replicas"
 SANNE = SEED.contacts.sanne_store
 HEARD_WITHIN = 5.0  # seconds: the issue asks for a second; a loaded CI machine gets some slack
 

@@ -17,7 +17,7 @@ from tests.helpers import assert_get, assert_write, envelope, piggy_error, the_r
 
 SUBSCRIPTION = "99999999-9999-4999-8999-999999999999"
 URL = "https://mcp.example.com/webhooks/piggy"
-SECRET = "fake-webhook-secret-0123456789abcdef"
+SECRET = "fake-webhook-secret-not-real"
 
 
 def subscription(event_type: str = "voucher_redeemed", **changes: Any) -> dict[str, Any]:
