@@ -22,7 +22,7 @@ from piggy_mcp import metrics
 from piggy_mcp.config import ConfigurationError, Settings
 from piggy_mcp.events.hub import EventHub, open_event_hub
 from piggy_mcp.events.receiver import WEBHOOK_PATH, Endpoint, repeats_for, webhook_endpoint
-from piggy_mcp.hosting.auth import StaticTokenVerifier
+from piggy_mcp.hosting.auth import StaticTokenVerifier, bearer_token
 from piggy_mcp.hosting.callers import Callers, oauth_for
 from piggy_mcp.hosting.front import Front, Generation, Served, healthz_route
 from piggy_mcp.hosting.guards import MCP_PATH, RefuseStandaloneStreams
@@ -129,10 +129,8 @@ def _metrics_endpoint(settings: Settings) -> Endpoint:
     tokens = StaticTokenVerifier(settings.mcp_auth_tokens) if authenticated and not settings.mcp_metrics_open else None
 
     async def endpoint(request: Request) -> Response:
-        if tokens is not None:
-            scheme, _, token = request.headers.get("authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or await tokens.verify_token(token.strip()) is None:
-                return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        if tokens is not None and await tokens.verify_token(bearer_token(request.scope)) is None:
+            return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
         body, content_type = metrics.exposition()
         return Response(body, media_type=content_type)
 

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 from pydantic import SecretStr
+from starlette.datastructures import Headers
+from starlette.types import Scope
 
 from piggy_mcp.config import ConfigurationError
 
@@ -25,6 +27,12 @@ class StaticTokenVerifier(TokenVerifier):
     async def verify_token(self, token: str) -> AccessToken | None:
         match = matching_digest(token, self._digests)
         return None if match is None else AccessToken(token=token, client_id=token_client_id(match), scopes=[])
+
+
+def bearer_token(scope: Scope) -> str:
+    """The bearer token a request presents, or "" for none."""
+    scheme, _, token = Headers(scope=scope).get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 def matching_digest(token: str, digests: Iterable[bytes]) -> bytes | None:

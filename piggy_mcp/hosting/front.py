@@ -23,7 +23,6 @@ from mcp.server import MCPServer
 from mcp.server.auth.routes import build_resource_metadata_url, create_protected_resource_routes
 from pydantic import AnyHttpUrl
 from starlette.applications import Starlette
-from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -31,6 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from piggy_mcp.bounded_body import body_within
 from piggy_mcp.events.receiver import WEBHOOK_PATH, Endpoint
+from piggy_mcp.hosting.auth import bearer_token
 from piggy_mcp.hosting.callers import Caller, Callers, identified
 from piggy_mcp.hosting.guards import MCP_PATH, invalid_request, read_message, replaying
 from piggy_mcp.hosting.tenants import DEFAULT_TENANT, Tenant
@@ -178,7 +178,7 @@ class Front:
     async def _serve(self, generation: Generation, scope: Scope, receive: Receive, send: Send) -> None:
         caller: Caller | None = None
         if generation.callers.required:
-            token = _bearer(scope)
+            token = bearer_token(scope)
             caller = await generation.callers.identify(token)
             if caller is None:
                 # RFC 6750: a request that brought no credentials is told what to bring, without an error code.
@@ -249,11 +249,6 @@ def _metadata_routes(resource_url: str, issuer: str) -> list[Route]:
         scopes_supported=list(SCOPES),
         resource_name="piggy-mcp",
     )
-
-
-def _bearer(scope: Scope) -> str:
-    scheme, _, token = Headers(scope=scope).get("authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 def _needed_scope(message: Mapping[str, Any] | None, needed: Mapping[str, str]) -> str | None:
